@@ -1,0 +1,179 @@
+"""Key material: the one module that touches private keys.
+
+Private keys are Ed25519, stored only as PKCS#8 PEM encrypted with the operator's passphrase,
+in files readable by their owner alone. Public keys are identified by their RFC 7638 JWK
+thumbprint (``kid``); codes carry its first four bytes (``key_id``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from gimark.keys.errors import (
+    KeyFileError,
+    UnknownKeyError,
+    WrongPassphraseError,
+)
+from gimark.keys.models import KeyStatus
+
+KEY_ID_BYTES = 4
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as JOSE uses it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Inverse of :func:`b64url` (tolerates missing padding)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def raw_public(public_key: Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of a public key."""
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def thumbprint_digest(public_key: Ed25519PublicKey) -> bytes:
+    """SHA-256 over the RFC 7638 canonical JWK (required members, sorted, no spaces)."""
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw_public(public_key))},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode("ascii")).digest()
+
+
+def kid_of(public_key: Ed25519PublicKey) -> str:
+    """The key's ``kid``: its RFC 7638 thumbprint, base64url."""
+    return b64url(thumbprint_digest(public_key))
+
+
+def key_id_of(public_key: Ed25519PublicKey) -> bytes:
+    """The four bytes a code carries to name its key."""
+    return thumbprint_digest(public_key)[:KEY_ID_BYTES]
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str) -> None:
+    """Write ``key`` encrypted with ``passphrase`` to a new owner-only file (never overwrites)."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
+    )
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)  # fails if ``path`` exists: a key file is never replaced
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_private_key(path: Path, passphrase: str, kid: str) -> Ed25519PrivateKey:
+    """Decrypt the key in ``path``.
+
+    Raises:
+        KeyFileError: the file is missing, unreadable or not an encrypted Ed25519 key.
+        WrongPassphraseError: the passphrase does not decrypt it.
+    """
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(path=path, detail=exc.strerror or type(exc).__name__) from None
+    if b"ENCRYPTED PRIVATE KEY" not in pem:
+        raise KeyFileError(path=path, detail="not an encrypted PKCS#8 key")
+    try:
+        key = serialization.load_pem_private_key(pem, passphrase.encode("utf-8"))
+    except ValueError:
+        raise WrongPassphraseError(kid=kid) from None
+    except UnsupportedAlgorithm as exc:
+        raise KeyFileError(path=path, detail=str(exc)) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(path=path, detail="not an Ed25519 key")
+    return key
+
+
+class Signer:
+    """Signs with one decrypted issuer key; implements the codes' ``CodeSigner``."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._private_key = private_key
+        public = private_key.public_key()
+        self.kid = kid_of(public)
+        self._key_id = key_id_of(public)
+
+    @property
+    def key_id(self) -> bytes:
+        return self._key_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private_key.sign(message)
+
+    def __repr__(self) -> str:  # never show key material
+        return f"Signer(kid={self.kid!r})"
+
+
+@dataclass(frozen=True)
+class PublicKeyInfo:
+    """A verifying key and what is known of its state."""
+
+    kid: str
+    key_id: bytes
+    public_key: Ed25519PublicKey
+    issuer: str
+    status: KeyStatus
+    compromised_at: dt.datetime | None = None
+
+
+class PublicKeySet:
+    """The verifying keys by their four-byte id; implements the codes' ``KeyResolver``."""
+
+    def __init__(self, keys: list[PublicKeyInfo]) -> None:
+        self._by_id = {info.key_id: info for info in keys}
+
+    def __iter__(self) -> Iterator[PublicKeyInfo]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def info(self, key_id: bytes) -> PublicKeyInfo:
+        """The key named by ``key_id``.
+
+        Raises:
+            UnknownKeyError: no such key.
+        """
+        try:
+            return self._by_id[key_id]
+        except KeyError:
+            raise UnknownKeyError(kid=key_id.hex()) from None
+
+    def public_key(self, key_id: bytes) -> Ed25519PublicKey:
+        """The public key named by ``key_id`` (raises UnknownKeyError)."""
+        return self.info(key_id).public_key
+
+
+def public_key_from_x(x: str) -> Ed25519PublicKey:
+    """A public key from a JWK ``x`` member.
+
+    Raises:
+        ValueError: ``x`` is not 32 bytes of base64url.
+    """
+    raw = b64url_decode(x)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)

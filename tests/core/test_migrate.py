@@ -1,0 +1,18 @@
+"""The schema is owned by the migrations, on both databases."""
+
+from __future__ import annotations
+
+from gimark.core.db import Database
+from gimark.core.migrate import current_revision, head_revision, upgrade
+from sqlalchemy import inspect
+
+
+def test_database_is_at_head(db: Database) -> None:
+    assert current_revision(db) == head_revision(db)
+
+
+def test_upgrade_twice_changes_nothing(db: Database) -> None:
+    before = sorted(inspect(db.engine).get_table_names())
+    upgrade(db)
+    assert sorted(inspect(db.engine).get_table_names()) == before
+    assert "products" in before and "signing_keys" in before

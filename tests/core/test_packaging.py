@@ -1,0 +1,74 @@
+"""The built wheel installs into a fresh venv and its ``gimark`` command runs anywhere.
+
+This is what catches the stdlib ``trace`` shadowing and missing package data.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("gimark-*.whl")
+    return built
+
+
+def test_wheel_holds_the_namespace_and_its_data(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "gimark/trace/models.py" in names
+    assert "gimark/core/migrations/env.py" in names
+    assert "gimark/core/migrations/script.py.mako" in names
+    assert any(n.startswith("gimark/core/migrations/versions/0001") for n in names)
+    assert "gimark/verify_web/templates/index.html" in names
+    assert not any(n.startswith(("trace/", "tests/")) for n in names)
+
+
+@pytest.mark.slow
+def test_installed_command_runs_from_anywhere(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shown = subprocess.run(
+        [str(venv / "bin" / "gimark"), "--help"],
+        cwd=elsewhere,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "keys" in shown.stdout and "init" in shown.stdout
+    env = {
+        "GIMARK_HOME": str(elsewhere / "home"),
+        "GIMARK_KEY_PASSPHRASE": "p",
+        "PATH": "/usr/bin:/bin",
+    }
+    initialized = subprocess.run(
+        [str(venv / "bin" / "gimark"), "init", "--json"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert initialized.returncode == 0, initialized.stderr
+    report = json.loads(initialized.stdout)
+    assert report["revision"] is not None and report["key_created"] is True

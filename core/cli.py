@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
+
 from gimark.core.context import Context
 from gimark.core.errors import GimarkError
 from gimark.core.output import to_json
@@ -21,6 +22,7 @@ from gimark.core.settings import load_settings
 COMMAND_MODULES = (
     "gimark.keys.cli",
     "gimark.trace.cli",
+    "gimark.labels.cli",
     "gimark.verify_web.cli",
 )
 

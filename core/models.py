@@ -7,6 +7,8 @@ import importlib
 MODEL_MODULES = (
     "gimark.keys.models",
     "gimark.trace.models",
+    "gimark.labels.models",
+    "gimark.verify_web.accounts",
 )
 
 

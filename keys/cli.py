@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from gimark.core.context import Context, PassphraseUnavailable
 from gimark.core.output import emit, json_option, to_json
 from gimark.keys import services

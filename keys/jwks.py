@@ -13,12 +13,12 @@ from gimark.keys.errors import JwksError
 from gimark.keys.keyring import (
     PublicKeyInfo,
     b64url,
-    key_id_of,
     kid_of,
     public_key_from_x,
     raw_public,
 )
 from gimark.keys.models import KeyStatus
+from gimark.labels.codes import key_id_for
 
 MAX_KEYS = 1000  # an imported set larger than this is not a key set anyone publishes
 
@@ -85,7 +85,7 @@ def parse_jwk(jwk: object, default_issuer: str) -> PublicKeyInfo:
         raise JwksError(detail="unknown gimark_status") from None
     return PublicKeyInfo(
         kid=kid,
-        key_id=key_id_of(public_key),
+        key_id=key_id_for(public_key),
         public_key=public_key,
         issuer=str(jwk.get("gimark_issuer", default_issuer))[:200],
         status=status,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,14 +17,14 @@ from pathlib import Path
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
 from gimark.keys.errors import (
     KeyFileError,
     UnknownKeyError,
     WrongPassphraseError,
 )
 from gimark.keys.models import KeyStatus
-
-KEY_ID_BYTES = 4
+from gimark.labels.codes import jwk_thumbprint, key_id_for
 
 
 def b64url(data: bytes) -> str:
@@ -44,24 +42,9 @@ def raw_public(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def thumbprint_digest(public_key: Ed25519PublicKey) -> bytes:
-    """SHA-256 over the RFC 7638 canonical JWK (required members, sorted, no spaces)."""
-    canonical = json.dumps(
-        {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw_public(public_key))},
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    return hashlib.sha256(canonical.encode("ascii")).digest()
-
-
 def kid_of(public_key: Ed25519PublicKey) -> str:
     """The key's ``kid``: its RFC 7638 thumbprint, base64url."""
-    return b64url(thumbprint_digest(public_key))
-
-
-def key_id_of(public_key: Ed25519PublicKey) -> bytes:
-    """The four bytes a code carries to name its key."""
-    return thumbprint_digest(public_key)[:KEY_ID_BYTES]
+    return b64url(jwk_thumbprint(public_key))
 
 
 def write_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str) -> None:
@@ -114,7 +97,7 @@ class Signer:
         self._private_key = private_key
         public = private_key.public_key()
         self.kid = kid_of(public)
-        self._key_id = key_id_of(public)
+        self._key_id = key_id_for(public)
 
     @property
     def key_id(self) -> bytes:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
+
+from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
 
 
 class KeyStatus(enum.StrEnum):

@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from gimark.core.db import utcnow
 from gimark.core.settings import Settings
 from gimark.keys.errors import (
@@ -24,7 +27,6 @@ from gimark.keys.keyring import (
     PublicKeySet,
     Signer,
     b64url,
-    key_id_of,
     kid_of,
     public_key_from_x,
     raw_public,
@@ -32,8 +34,7 @@ from gimark.keys.keyring import (
     write_private_key,
 )
 from gimark.keys.models import KeyStatus, SigningKey
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from gimark.labels.codes import key_id_for
 
 OWN_ISSUER = "gimark"
 
@@ -80,7 +81,7 @@ def create_key(
 def _new_key(session: Session, settings: Settings, passphrase: str, note: str) -> SigningKey:
     private_key = Ed25519PrivateKey.generate()
     public_key = private_key.public_key()
-    key_id = key_id_of(public_key).hex()
+    key_id = key_id_for(public_key).hex()
     row = SigningKey(
         kid=kid_of(public_key),
         key_id=key_id,
@@ -228,6 +229,28 @@ def load_signer(session: Session, settings: Settings, passphrase: str) -> Signer
     row = active_key(session)
     if row is None or row.private_file is None:
         raise NoActiveKeyError()
+    return _decrypt(row, settings, passphrase)
+
+
+def load_signer_for(session: Session, settings: Settings, passphrase: str, kid: str) -> Signer:
+    """Decrypt the key ``kid`` to re-sign codes it signed before (a reprint gives the same bytes).
+
+    A retired key may re-sign what it signed already; a compromised or foreign key may not.
+
+    Raises:
+        UnknownKeyError: no such key.
+        KeyNotUsableError: the key is compromised, or is another issuer's public key.
+        WrongPassphraseError: the passphrase does not decrypt it.
+        KeyFileError: its file is missing or damaged.
+    """
+    row = find_key(session, kid)
+    if row.status is KeyStatus.COMPROMISED or row.private_file is None:
+        raise KeyNotUsableError(kid=row.kid, status=row.status.value if row.own else "public-only")
+    return _decrypt(row, settings, passphrase)
+
+
+def _decrypt(row: SigningKey, settings: Settings, passphrase: str) -> Signer:
+    assert row.private_file is not None
     private_key = read_private_key(settings.keys_dir / row.private_file, passphrase, row.kid)
     if kid_of(private_key.public_key()) != row.kid:
         raise KeyNotUsableError(kid=row.kid, status="file does not match the registered key")

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.orm import Session
+
 from gimark.core.db import Database
 from gimark.core.migrate import upgrade
 from gimark.core.pgcluster import Cluster, ClusterUnavailable, start_cluster
 from gimark.core.settings import Settings
-from sqlalchemy.orm import Session
 
 PASSPHRASE = "correct horse battery staple"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

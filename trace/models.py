@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
 
 
 class ProductKind(enum.StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+
 from gimark.core.db import Database
 from gimark.core.settings import Settings, load_settings
 from gimark.verify_web import errors, pages, wellknown

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from gimark.core.context import Context, ensure_home
 from gimark.core.migrate import current_revision, upgrade
 from gimark.keys import services as keys
 from gimark.keys.cli import key_summary, passphrase_of
-from sqlalchemy.engine import make_url
 
 
 def initialize(gm: Context) -> dict[str, Any]:

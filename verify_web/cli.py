@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from gimark.core.context import Context
 from gimark.core.output import emit, json_option
 from gimark.verify_web.bootstrap import initialize
@@ -14,6 +15,36 @@ from gimark.verify_web.bootstrap import initialize
 def init_command(gm: Context, as_json: bool) -> None:
     """Create or upgrade the database; create an issuer key if there is none."""
     emit(as_json, initialize(gm))
+
+
+@click.command("demo")
+@click.option("--no-serve", is_flag=True, help="Set up the demo and exit.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@json_option
+@click.pass_obj
+def demo_command(gm: Context, no_serve: bool, port: int, as_json: bool) -> None:
+    """Set up a demo instance (registry, key, sample codes) and serve it on 127.0.0.1."""
+    from gimark.verify_web.demo import run_demo
+
+    report = run_demo(gm)
+    report["url"] = f"http://127.0.0.1:{port}/"
+    emit(as_json, report, None if as_json else demo_text(report, serving=not no_serve))
+    if not no_serve:
+        from gimark.verify_web.serve import serve
+
+        gm.close()
+        serve("127.0.0.1", port, workers=2)
+
+
+def demo_text(report: dict[str, object], *, serving: bool) -> str:
+    """What a person reads after ``gimark demo``."""
+    lines = [f"gimark demo ready / 演示实例已就绪 — home {report['home']}"]
+    for sample in report["samples"]:  # type: ignore[attr-defined]
+        lines.append(f"  {sample['serial']}  {sample['url']}")
+    lines.append("first sample verified offline with the JWKS alone / 首个样码已离线验证")
+    if serving:
+        lines.append(f"serving {report['url']} (Ctrl-C to stop / 按 Ctrl-C 停止)")
+    return "\n".join(lines)
 
 
 @click.command("serve")
@@ -33,4 +64,5 @@ def serve_command(host: str, port: int, workers: int, as_json: bool) -> None:
 def register(root: click.Group) -> None:
     """Add this package's commands to the ``gimark`` root group."""
     root.add_command(init_command)
+    root.add_command(demo_command)
     root.add_command(serve_command)

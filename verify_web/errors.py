@@ -7,8 +7,9 @@ a plain message.
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify
-from gimark.core.errors import GimarkError
 from werkzeug.exceptions import HTTPException
+
+from gimark.core.errors import GimarkError
 
 
 def error_body(code: str, zh: str, en: str) -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+
 from gimark.core.db import Database
 
 DB_EXTENSION = "gimark_db"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.wrappers import Response
+
 from gimark.keys.services import export_jwks
 from gimark.verify_web.extensions import database
-from werkzeug.wrappers import Response
 
 bp = Blueprint("wellknown", __name__)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Engine
+
 from gimark.core.db import Base, make_engine
 from gimark.core.models import import_all_models
-from sqlalchemy import Engine
 
 import_all_models()
 config = context.config

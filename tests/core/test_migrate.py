@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
+
 from gimark.core.db import Database
 from gimark.core.migrate import current_revision, head_revision, upgrade
-from sqlalchemy import inspect
 
 
 def test_database_is_at_head(db: Database) -> None:
@@ -16,3 +17,16 @@ def test_upgrade_twice_changes_nothing(db: Database) -> None:
     upgrade(db)
     assert sorted(inspect(db.engine).get_table_names()) == before
     assert "products" in before and "signing_keys" in before
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from gimark.core.db import Base
+    from gimark.core.models import import_all_models
+
+    import_all_models()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

@@ -47,6 +47,7 @@ def test_import_another_issuers_keys(
     other = tmp_path / "other.jwks.json"
     # Another issuer's key: a fresh public key, as its JWKS would publish it.
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from gimark.keys.keyring import b64url, kid_of, raw_public
 
     public = Ed25519PrivateKey.generate().public_key()

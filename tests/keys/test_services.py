@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from gimark.core.db import Database
 from gimark.core.settings import Settings
 from gimark.keys import services

@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MYPY_ROOT := .mypy-stubs
 PACKAGES := core keys labels trace verify_web
+TRANSLATIONS := verify_web/translations
 
-.PHONY: help dev demo test lint typecheck pytest bench clean
+.PHONY: help dev demo test lint typecheck pytest bench translations clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +39,12 @@ test: lint typecheck pytest  ## everything CI runs: lint, types, tests
 
 bench: $(STAMP)  ## run every benchmark under bench/
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+translations: $(STAMP)  ## extract the web pages' strings, update the catalogs, compile them
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k lazy_gettext --sort-by-file --omit-header \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel --quiet update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) $(MYPY_ROOT) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

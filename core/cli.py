@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "gimark.trace.cli",
     "gimark.labels.cli",
     "gimark.verify_web.cli",
+    "gimark.verify_web.account_cli",
 )
 
 EX_SOFTWARE = 70  # sysexits.h: internal software error

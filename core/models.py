@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 MODEL_MODULES = (
+    "gimark.core.generation",
     "gimark.keys.models",
     "gimark.trace.models",
     "gimark.labels.models",

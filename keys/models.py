@@ -9,6 +9,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
+from gimark.core.generation import watch
 
 
 class KeyStatus(enum.StrEnum):
@@ -36,3 +37,7 @@ class SigningKey(Base):
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     compromised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+# Verification caches the key set; a retired or compromised key must show on the next scan.
+watch(SigningKey)

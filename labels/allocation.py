@@ -28,14 +28,16 @@ __all__ = ["COUNTER", "SerialRange", "allocate_serials", "next_serial"]
 COUNTER: Final = "default"  # the counter row the migration creates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class SerialRange:
     """The serials ``first`` … ``last``, both included."""
 
     first: int
     last: int
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """How many serials (0 or less for a range that ends before it starts)."""
         return self.last - self.first + 1
 
 

@@ -183,7 +183,10 @@ class SerialOfAnotherBatchError(SerialNotInBatchError):
 
     code = "serial_of_another_batch"
     zh = "序列号 {serial} 属于批次 {other}，不属于批次 {id}（该批次为 {first} 至 {last}）"
-    en = "serial {serial} belongs to batch {other}, not to batch {id} (which holds {first} to {last})"
+    en = (
+        "serial {serial} belongs to batch {other}, "
+        "not to batch {id} (which holds {first} to {last})"
+    )
 
 
 class InvalidRangeError(BatchError):
@@ -253,3 +256,15 @@ class RunKeyMismatchError(RunError):
     code = "wrong_key"
     zh = "批次 {batch_id} 须用密钥 {batch_kid} 签名，但解锁的是密钥 {kid}"
     en = "batch {batch_id} is signed with key {batch_kid}, but the unlocked key is {kid}"
+
+
+class LayoutError(GimarkError):
+    """A label or sheet layout that cannot be printed as asked.
+
+    Labels off the page, QR modules too small to scan, no room for the credit code, a QR text
+    too long for the label. Params: ``detail`` (English), ``detail_zh``.
+    """
+
+    code = "layout"
+    zh = "标签版式无法使用：{detail_zh}"
+    en = "the label layout cannot be used: {detail}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -271,12 +271,22 @@ def authorization_state(
     The enterprise's own suspension or revocation at ``at`` then turns an otherwise allowing
     (or expired) answer into ``authorization_suspended`` / ``authorization_revoked``.
     """
+    enterprise = session.get(Enterprise, enterprise_id)
+    return judge(_pair(session, enterprise_id, product_id), enterprise, at)
+
+
+def judge(
+    authorizations: Iterable[Authorization], enterprise: Enterprise | None, at: dt.datetime
+) -> AuthorizationState:
+    """The answer of :func:`authorization_state` from rows already loaded (histories included).
+
+    Verification keeps these rows cached and asks at every scan, without a query.
+    """
     best = AuthorizationState(ok=False, reason=Reason.NOT_AUTHORIZED)
-    for authorization in _pair(session, enterprise_id, product_id):
+    for authorization in authorizations:
         reason = own_reason_at(authorization, at)
         if _better(reason, best.reason):
             best = AuthorizationState(reason is Reason.AUTHORIZED, reason, authorization.id)
-    enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         return best
     reason = _with_enterprise(best.reason, enterprise, at)

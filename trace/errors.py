@@ -182,3 +182,19 @@ class AuthorizationExpiredError(NotAuthorizedError):
         "the authorization of enterprise {enterprise_id} for product {product_id} "
         "had expired at {at}"
     )
+
+
+# --- places: the operator's IP-to-region data (trace.places) ---------------------------------
+
+
+class PlaceDataError(GimarkError):
+    """The IP-to-region file the operator configured cannot be used.
+
+    Constructed with ``path`` and ``detail`` / ``detail_zh``: for a CIDR table, every refused
+    line with its number (the first 20), so that the file can be fixed in one pass.
+    """
+
+    code = "place_data"
+    zh = "IP 地址库 {path} 无法使用：{detail_zh}"
+    en = "the IP region data {path} cannot be used: {detail}"
+    exit_status = 78  # EX_CONFIG, as ConfigurationError: the operator's file is at fault

@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
+from gimark.core.generation import watch
 
 
 class ProductKind(enum.StrEnum):
@@ -135,3 +136,7 @@ class Printer(Base):
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
     status: Mapped[Status] = mapped_column(value_enum(Status), default=Status.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Verification caches the registry; every write to it must move the cache generation.
+watch(Product, Enterprise, EnterpriseStatusChange, Authorization, AuthorizationStatusChange)

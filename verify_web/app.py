@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings, load_settings
-from gimark.verify_web import errors, pages, wellknown
+from gimark.verify_web import auth, errors, i18n, pages, portal, wellknown
 from gimark.verify_web.extensions import DB_EXTENSION
+
+
+def secret_key(settings: Settings) -> str:
+    """GIMARK_SECRET_KEY, else a random key made once into ``<home>/secret_key`` (mode 0600).
+
+    Every worker must sign sessions with the same key: the first to start writes the file
+    through a hard link, which fails if another worker got there first, and then reads it.
+    """
+    configured = os.environ.get("GIMARK_SECRET_KEY", "").strip()
+    if configured:
+        return configured
+    path = settings.home / "secret_key"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            Path(draft).unlink()
+    return path.read_text().strip()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,13 +49,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=6 * 1024 * 1024,  # bytes: a report with one phone photo
         JSON_AS_ASCII=False,
+        SESSION_COOKIE_SAMESITE="Lax",  # the portal's session never rides on another site's POST
     )
     if test_config:
         app.config.update(test_config)
     settings: Settings = app.config.get("GIMARK_SETTINGS") or load_settings()
     app.config["GIMARK_SETTINGS"] = settings
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(settings)
+    if settings.base_url.startswith("HTTPS://") and "SESSION_COOKIE_SECURE" not in (
+        test_config or {}
+    ):
+        app.config["SESSION_COOKIE_SECURE"] = True  # served over HTTPS: never send it in clear
     app.extensions[DB_EXTENSION] = Database(settings.effective_database_url)
     errors.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
     wellknown.init_app(app)
     pages.init_app(app)
+    portal.init_app(app)
     return app

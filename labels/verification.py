@@ -1,0 +1,189 @@
+"""What a code's state says: the signature, its key, its batch, the authorization behind it.
+
+This is the unauthorized half of a verdict; the duplicate half comes from the scan pattern
+(:mod:`gimark.labels.duplicates`), and :mod:`gimark.labels.scanning` puts them together and
+records the scan. The steps are numbered as in ``docs/verification.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from gimark.core.db import Database
+from gimark.core.errors import DatabaseUnavailableError
+from gimark.core.generation import StateGeneration
+from gimark.keys.errors import UnknownKeyError
+from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
+from gimark.keys.models import KeyStatus
+from gimark.labels.codes import Code, parse, verify
+from gimark.labels.errors import BadSerialError, BadSignatureError, MalformedCodeError, NotOursError
+from gimark.labels.models import Batch, BatchStatus, VoidedRange
+from gimark.labels.registry_cache import Party, RegistryCache
+from gimark.labels.serials import looks_like_serial, parse_serial
+from gimark.trace.authorizations import Reason, judge
+
+# Verdict names of the contract.
+GENUINE: Final = "genuine"
+DUPLICATE: Final = "duplicate_suspected"
+UNAUTHORIZED: Final = "unauthorized"
+NOT_OURS: Final = "not_ours"
+CANNOT_VERIFY: Final = "cannot_verify"
+
+_BATCH_REASON: Final = {
+    BatchStatus.REQUESTED: "serial_not_issued",  # no serials are allocated before approval
+    BatchStatus.REJECTED: "serial_not_issued",
+    BatchStatus.APPROVED: "batch_not_active",  # printed or not, not delivered: not released
+    BatchStatus.PRINTED: "batch_not_active",
+    BatchStatus.REVOKED: "batch_revoked",
+}
+# Reasons that still hold when the authorization changes later; expiry after issue is not
+# one: labels applied while the authorization was valid stay genuine on the shelf.
+_NOW_REASONS: Final = frozenset({Reason.SUSPENDED, Reason.REVOKED})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The state of one scanned or typed code."""
+
+    outcome: str  # GENUINE (no objection from state), UNAUTHORIZED, NOT_OURS or CANNOT_VERIFY
+    reasons: tuple[str, ...] = ()
+    serial: int | None = None
+    typed: bool = False  # a typed serial: no signature was shown
+    batch: Batch | None = None
+    party: Party | None = None
+    key: PublicKeyInfo | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Verifier:
+    """Checks codes against the keys and the database; one per process (it caches)."""
+
+    def __init__(self, db: Database, bases: tuple[str, ...], cache: RegistryCache | None = None):
+        self.db = db
+        self.bases = bases
+        self.cache = cache or RegistryCache()
+
+    def check(self, session: Session, text: str, now: dt.datetime) -> Finding:
+        """Judge ``text`` (a scanned QR text or a typed serial) from the state at ``now``."""
+        # 1. What was given: a typed serial, one of our codes, or something else.
+        try:
+            code, serial = _read(text, self.bases)
+        except NotOursError:
+            return Finding(NOT_OURS, ("not_ours",))
+        except MalformedCodeError:
+            return Finding(UNAUTHORIZED, ("malformed",))
+        except BadSerialError:
+            return Finding(UNAUTHORIZED, ("malformed",), typed=True)
+        # 2. The state generation and the batch that holds the serial, in one read.
+        try:
+            generation, batch, voided = _state(session, serial)
+            keys = self.cache.keys(session, generation)
+        except (SQLAlchemyError, DatabaseUnavailableError):
+            return self._without_state(code, serial)
+        # 3. The signature, by a key we know.
+        if code is not None:
+            refused = _signature_reasons(code, keys)
+            if refused:
+                return Finding(UNAUTHORIZED, refused, serial)
+        key = _key_of(code, batch, keys)
+        # 4. The batch, the serial and the authorization behind them.
+        if batch is None:
+            reasons = ("serial_not_issued", *_key_reasons(key, now))
+            return Finding(UNAUTHORIZED, reasons, serial, typed=code is None, key=key)
+        try:
+            party = self.cache.party(session, generation, batch.enterprise_id, batch.product_id)
+        except (SQLAlchemyError, DatabaseUnavailableError):
+            return self._without_state(code, serial)
+        reasons = _batch_reasons(batch, voided) + _key_reasons(key, batch.approved_at)
+        reasons += _authorization_reasons(party, batch, now)
+        outcome = UNAUTHORIZED if reasons else GENUINE
+        return Finding(outcome, reasons, serial, code is None, batch, party, key)
+
+    def _without_state(self, code: Code | None, serial: int) -> Finding:
+        # The database is away: a bad signature is bad regardless, but nothing else can be said.
+        if code is not None and self.cache.last_keys is not None:
+            refused = _signature_reasons(code, self.cache.last_keys)
+            if refused and refused != ("unknown_key",):  # a new key may be unknown to us
+                return Finding(UNAUTHORIZED, refused, serial)
+        return Finding(CANNOT_VERIFY, ("state_unavailable",), serial)
+
+
+def _read(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
+    if looks_like_serial(text):
+        return None, parse_serial(text)
+    code = parse(text, bases)
+    return code, code.serial
+
+
+def _state(session: Session, serial: int) -> tuple[int, Batch | None, bool]:
+    generation = session.scalar(
+        select(StateGeneration.value).where(StateGeneration.name == "state")
+    )
+    batch = session.scalar(
+        select(Batch)
+        .where(Batch.serial_first.is_not(None), Batch.serial_first <= serial)
+        .order_by(Batch.serial_first.desc())
+        .limit(1)
+    )
+    if batch is None or batch.serial_last is None or batch.serial_last < serial:
+        return generation or 0, None, False
+    last_voided = session.scalar(
+        select(VoidedRange.last)
+        .where(VoidedRange.batch_id == batch.id, VoidedRange.first <= serial)
+        .order_by(VoidedRange.first.desc())
+        .limit(1)
+    )
+    return generation or 0, batch, last_voided is not None and last_voided >= serial
+
+
+def _signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
+    try:
+        verify(code, keys)
+    except UnknownKeyError:
+        return ("unknown_key",)
+    except BadSignatureError:
+        return ("bad_signature",)
+    return ()
+
+
+def _key_of(code: Code | None, batch: Batch | None, keys: PublicKeySet) -> PublicKeyInfo | None:
+    if code is not None:
+        return keys.info(code.key_id)
+    if batch is not None and batch.key_kid is not None:
+        # A typed serial names no key; its batch does.
+        return next((k for k in keys if k.kid == batch.key_kid), None)
+    return None
+
+
+def _key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
+    if key is None or key.status is not KeyStatus.COMPROMISED:
+        return ()
+    # Codes signed before the compromise stay good; "when" is when the batch was bound to
+    # the key (its approval). Without a batch the code cannot predate anything.
+    if key.compromised_at is None or signed_at is None or signed_at >= key.compromised_at:
+        return ("key_compromised",)
+    return ()
+
+
+def _batch_reasons(batch: Batch, voided: bool) -> tuple[str, ...]:
+    reasons = []
+    if batch.status is not BatchStatus.DELIVERED:
+        reasons.append(_BATCH_REASON[batch.status])
+    if voided:
+        reasons.append("serial_voided")
+    return tuple(reasons)
+
+
+def _authorization_reasons(party: Party, batch: Batch, now: dt.datetime) -> tuple[str, ...]:
+    issued = batch.approved_at or batch.requested_at
+    at_issue = judge(party.authorizations, party.enterprise, issued).reason
+    if at_issue is not Reason.AUTHORIZED:
+        return (str(at_issue),)  # "not_authorized" extends the contract's reason codes
+    now_reason = judge(party.authorizations, party.enterprise, now).reason
+    return (str(now_reason),) if now_reason in _NOW_REASONS else ()

@@ -42,6 +42,11 @@ def demo_text(report: dict[str, object], *, serving: bool) -> str:
     for sample in report["samples"]:  # type: ignore[attr-defined]
         lines.append(f"  {sample['serial']}  {sample['url']}")
     lines.append("first sample verified offline with the JWKS alone / 首个样码已离线验证")
+    accounts = report["accounts"]  # type: ignore[index]
+    lines.append(
+        f"portal {report['url']}portal/ — accounts / 账号 {', '.join(accounts['usernames'])}"
+        f" (password / 密码 {accounts['password']})"
+    )
     if serving:
         lines.append(f"serving {report['url']} (Ctrl-C to stop / 按 Ctrl-C 停止)")
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gimark.core.context import Context
@@ -36,13 +38,13 @@ def demo_command(gm: Context, no_serve: bool, port: int, as_json: bool) -> None:
         serve("127.0.0.1", port, workers=2)
 
 
-def demo_text(report: dict[str, object], *, serving: bool) -> str:
+def demo_text(report: dict[str, Any], *, serving: bool) -> str:
     """What a person reads after ``gimark demo``."""
     lines = [f"gimark demo ready / 演示实例已就绪 — home {report['home']}"]
-    for sample in report["samples"]:  # type: ignore[attr-defined]
+    for sample in report["samples"]:
         lines.append(f"  {sample['serial']}  {sample['url']}")
     lines.append("first sample verified offline with the JWKS alone / 首个样码已离线验证")
-    accounts = report["accounts"]  # type: ignore[index]
+    accounts = report["accounts"]
     lines.append(
         f"portal {report['url']}portal/ — accounts / 账号 {', '.join(accounts['usernames'])}"
         f" (password / 密码 {accounts['password']})"

@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "gimark.keys.models",
     "gimark.trace.models",
     "gimark.labels.models",
+    "gimark.labels.scan_models",
     "gimark.verify_web.accounts",
 )
 

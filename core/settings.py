@@ -27,6 +27,10 @@ class Settings:
     extra_bases: tuple[str, ...] = field(default_factory=tuple)
     key_passphrase: str | None = field(default=None, repr=False)
     max_batch_quantity: int = 10_000_000  # labels
+    # X-Forwarded-For is believed only for this many proxies in front of the app.
+    trusted_proxies: int = 0
+    ip_regions: Path | None = None  # CIDR table (.csv) or ip2region file (.xdb) for IP places
+    detection: Path | None = None  # JSON file of duplicate-detection thresholds
 
     @property
     def effective_database_url(self) -> str:
@@ -70,15 +74,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     extra = tuple(
         _normalize_base(b) for b in env.get("GIMARK_EXTRA_BASE_URLS", "").split(",") if b.strip()
     )
-    quantity = env.get("GIMARK_MAX_BATCH_QUANTITY", "")
-    try:
-        max_quantity = int(quantity) if quantity else Settings.max_batch_quantity
-    except ValueError:
-        raise ConfigurationError(
-            detail=f"GIMARK_MAX_BATCH_QUANTITY must be a whole number, got {quantity!r}",
-            detail_zh=f"GIMARK_MAX_BATCH_QUANTITY 必须是整数，实为 {quantity!r}",
-        ) from None
+    max_quantity = _whole_number(env, "GIMARK_MAX_BATCH_QUANTITY", Settings.max_batch_quantity)
+    proxies = _whole_number(env, "GIMARK_TRUSTED_PROXIES", 0)
     return Settings(
+        trusted_proxies=proxies,
+        ip_regions=_optional_path(env, "GIMARK_IP_REGIONS"),
+        detection=_optional_path(env, "GIMARK_DETECTION_CONFIG"),
         home=Path(env.get("GIMARK_HOME", "instance")),
         database_url=env.get("GIMARK_DATABASE_URL", ""),
         base_url=_normalize_base(env.get("GIMARK_BASE_URL", DEFAULT_BASE_URL)),
@@ -86,3 +87,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         key_passphrase=env.get("GIMARK_KEY_PASSPHRASE"),
         max_batch_quantity=max_quantity,
     )
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigurationError(
+            detail=f"{name} must be a whole number, got {value!r}",
+            detail_zh=f"{name} 必须是非负整数，实为 {value!r}",
+        )
+    return number
+
+
+def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name, "").strip()
+    return Path(value) if value else None

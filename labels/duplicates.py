@@ -72,6 +72,8 @@ UNAUTHORIZED_REASONS: Final = frozenset(
         "authorization_suspended",
         "authorization_revoked",
         "authorization_expired",
+        "not_authorized",
+        "malformed",
     }
 )
 _MAX_PROVINCES: Final = 4  # outside provinces remembered per serial: the rule needs two

@@ -105,8 +105,19 @@ class Verifier:
         outcome = UNAUTHORIZED if reasons else GENUINE
         return Finding(outcome, reasons, serial, code is None, batch, party, key)
 
+    def judge_without_state(self, text: str) -> Finding:
+        """What can be said with the database away: not ours, malformed, a bad signature by a
+        key we know; anything else cannot be verified now."""
+        try:
+            code, serial = _read(text, self.bases)
+        except NotOursError:
+            return Finding(NOT_OURS, ("not_ours",))
+        except (MalformedCodeError, BadSerialError):
+            return Finding(UNAUTHORIZED, ("malformed",))
+        return self._without_state(code, serial)
+
     def _without_state(self, code: Code | None, serial: int) -> Finding:
-        # The database is away: a bad signature is bad regardless, but nothing else can be said.
+        # A bad signature is bad regardless, but nothing else can be said.
         if code is not None and self.cache.last_keys is not None:
             refused = _signature_reasons(code, self.cache.last_keys)
             if refused and refused != ("unknown_key",):  # a new key may be unknown to us

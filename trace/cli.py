@@ -140,6 +140,13 @@ def product() -> None:
 @click.option("--region", required=True, help="GB/T 2260 region code of the protected area.")
 @click.option("--reg-no", help="Registration (announcement or trademark) number.")
 @click.option("--holder", help="Who holds the GI (applicant or mark owner).")
+@click.option(
+    "--sales-region",
+    "sales_regions",
+    multiple=True,
+    help="GB/T 2260 code of a region where it is sold (repeat; none: sold everywhere). "
+    "Scans far outside them count toward duplicate suspicion.",
+)
 @json_option
 @click.pass_obj
 def product_add(
@@ -150,6 +157,7 @@ def product_add(
     region: str,
     reg_no: str | None,
     holder: str | None,
+    sales_regions: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Register a GI product."""
@@ -162,6 +170,7 @@ def product_add(
             region=region,
             reg_no=reg_no,
             holder=holder,
+            sales_regions=sales_regions,
         )
     emit(as_json, {"id": row.id}, f"产品 {row.id} 已登记 (product {row.id} registered)")
 

@@ -54,7 +54,14 @@ class Product(Base):
     reg_no: Mapped[str | None] = mapped_column(String(64), unique=True)
     region: Mapped[str] = mapped_column(String(6))  # GB/T 2260
     holder: Mapped[str | None] = mapped_column(String(200))
+    # Where it is sold: comma-separated GB/T 2260 codes (provinces or finer); empty: everywhere.
+    sales_regions: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def sales_region_codes(self) -> tuple[str, ...]:
+        """The sales regions as a tuple (empty: sold everywhere)."""
+        return tuple(code for code in self.sales_regions.split(",") if code)
 
 
 class StatusChangeMixin:

@@ -95,15 +95,17 @@ def add_product(
     region: str,
     reg_no: str | None = None,
     holder: str | None = None,
+    sales_regions: Sequence[str] = (),
 ) -> Product:
-    """Register a GI product.
+    """Register a GI product; ``sales_regions`` (GB/T 2260 codes) empty means sold everywhere.
 
     Raises:
         MissingValueError: a name is empty.
         ValueTooLongError: a name, the registration number or the holder is too long.
-        InvalidRegionError: ``region`` is not a GB/T 2260 code.
+        InvalidRegionError: ``region`` or a sales region is not a GB/T 2260 code.
         DuplicateRegistrationNumberError: another product has ``reg_no``.
     """
+    sold_in = ",".join(dict.fromkeys(validate_region_code(code) for code in sales_regions))
     product = Product(
         name_zh=clean_text(name_zh, "name_zh", "中文名称", NAME_LIMIT),
         name_en=clean_text(name_en, "name_en", "英文名称", NAME_LIMIT),
@@ -111,6 +113,7 @@ def add_product(
         region=validate_region_code(region),
         reg_no=_optional_text(reg_no, "reg_no", "登记号", REG_NO_LIMIT),
         holder=_optional_text(holder, "holder", "持有人", NAME_LIMIT),
+        sales_regions=sold_in,
     )
 
     def conflict() -> GimarkError | None:

@@ -11,7 +11,7 @@ from flask import Flask
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings, load_settings
-from gimark.verify_web import auth, errors, i18n, pages, portal, wellknown
+from gimark.verify_web import api, auth, errors, i18n, pages, portal, scanners, wellknown
 from gimark.verify_web.extensions import DB_EXTENSION
 
 
@@ -68,4 +68,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     wellknown.init_app(app)
     pages.init_app(app)
     portal.init_app(app)
+    scanners.init_app(app)
+    api.init_app(app)
     return app

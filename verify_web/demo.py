@@ -35,6 +35,7 @@ DEMO_PRODUCT = {
     "region": "430981",
     "reg_no": "GI-DEMO-430981-01",
     "holder": "沅江市芦笋产业协会",
+    "sales_regions": ("430000", "420000", "440000", "360000"),  # Hunan and its neighbours
 }
 DEMO_ENTERPRISE = {"name": "沅江市绿源芦笋专业合作社（演示）", "uscc": "93430981MA4Q2RKX18"}
 DEMO_PRINTER = {"name": "湖南华印包装印务有限公司（演示）", "uscc": "91430100MA4L1B0P3P"}

@@ -132,3 +132,17 @@ def world(
         theirs,
         requested,
     )
+
+
+@pytest.fixture
+def live_codes(db: Database, settings: Settings, world: World) -> list[str]:
+    """The QR texts of the printer's batch, read from its run's manifest, after delivery."""
+    import csv
+
+    from gimark.labels.ledger import deliver_batch
+
+    with db.session() as s:
+        deliver_batch(s, world.mine, actor="printer:test")
+    manifest = settings.home / "runs" / str(world.mine) / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as rows:
+        return [row["qr_text"] for row in csv.DictReader(rows)]

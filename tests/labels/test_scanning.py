@@ -1,0 +1,137 @@
+"""Scans end to end on both databases: verdicts, the scan log, concurrent scans of one code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from gimark.core.db import Database, utcnow
+from gimark.core.settings import Settings
+from gimark.keys import services as keys
+from gimark.labels import batches
+from gimark.labels.codes import encode_url, sign_code
+from gimark.labels.duplicates import DetectionConfig
+from gimark.labels.models import BatchStatus
+from gimark.labels.scan_models import ScanRecord, SerialScanner
+from gimark.labels.scanning import Scanning, ScanService
+from gimark.labels.serials import format_serial
+
+BASE = Settings().base_url
+HOME = Scanning(scanner="household-1", region="430981", place_source="ip")
+
+
+@pytest.fixture
+def service(db: Database) -> ScanService:
+    return ScanService(db, (BASE,), DetectionConfig())
+
+
+@pytest.fixture
+def genuine_code(db: Database, settings: Settings, make_batch: Callable[..., int]) -> str:
+    batch_id = make_batch(status=BatchStatus.DELIVERED)
+    assert settings.key_passphrase is not None
+    with db.session() as s:
+        serial = batches.get_batch(s, batch_id).serial_first
+        signer = keys.load_signer(s, settings, settings.key_passphrase)
+    assert serial is not None
+    return encode_url(sign_code(signer, serial), BASE)
+
+
+def scans_logged(db: Database) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(ScanRecord)) or 0
+
+
+def test_a_household_scanning_again_stays_genuine(
+    db: Database, service: ScanService, genuine_code: str
+) -> None:
+    now = utcnow()
+    first = service.scan(genuine_code, HOME, now)
+    again = service.scan(genuine_code, HOME, now + dt.timedelta(minutes=3))
+    assert (first.verdict, again.verdict) == ("genuine", "genuine")
+    assert again.summary is not None
+    assert (again.summary.scan_count, again.summary.scanner_count) == (2, 1)
+    assert scans_logged(db) == 2
+
+
+def test_copies_scanned_far_apart_are_flagged_and_stay_flagged(
+    service: ScanService, genuine_code: str
+) -> None:
+    now = utcnow()
+    places = ["110101", "440103", "310101", "510104", "500156", "210102", "610102"]
+    outcomes = [
+        service.scan(
+            genuine_code,
+            Scanning(scanner=f"buyer-{i}", region=region, place_source="ip"),
+            now + dt.timedelta(hours=i),
+        )
+        for i, region in enumerate(places)
+    ]
+    assert outcomes[0].verdict == "genuine"
+    assert outcomes[-1].verdict == "duplicate_suspected"
+    assert "many_scanners" in outcomes[-1].reasons or "outside_sales_region" in outcomes[-1].reasons
+    later = service.scan(genuine_code, HOME, now + dt.timedelta(days=2))
+    assert later.verdict == "duplicate_suspected"  # sticky
+
+
+def test_typed_serials_and_forgeries_do_not_shape_a_genuine_codes_pattern(
+    db: Database, service: ScanService, genuine_code: str
+) -> None:
+    from gimark.labels.codes import parse
+
+    serial = parse(genuine_code, (BASE,)).serial
+    now = utcnow()
+    for i in range(10):
+        typed = service.scan(format_serial(serial), Scanning(scanner=f"typist-{i}"), now)
+        assert typed.verdict == "genuine"
+    assert service.scan(genuine_code, HOME, now).verdict == "genuine"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(SerialScanner)) == 1
+    assert scans_logged(db) == 11
+
+
+def test_not_ours_is_an_answer_and_is_logged(db: Database, service: ScanService) -> None:
+    outcome = service.scan("https://weixin.qq.com/x/abc", HOME, utcnow())
+    assert (outcome.verdict, outcome.reasons) == ("not_ours", ("not_ours",))
+    assert scans_logged(db) == 1
+
+
+def test_a_database_that_is_away_says_cannot_verify(genuine_code: str) -> None:
+    from gimark.core.pgcluster import free_port
+
+    gone = Database(f"postgresql://nobody@127.0.0.1:{free_port()}/gone", pool_pre_ping=False)
+    outcome = ScanService(gone, (BASE,), DetectionConfig()).scan(genuine_code, HOME, utcnow())
+    assert (outcome.verdict, outcome.reasons, outcome.recorded) == (
+        "cannot_verify",
+        ("state_unavailable",),
+        False,
+    )
+    gone.dispose()
+
+
+def test_concurrent_scans_of_one_code_lose_no_update(
+    db: Database, service: ScanService, genuine_code: str
+) -> None:
+    threads, per_thread = 8, 5
+    start = threading.Barrier(threads)
+    now = utcnow()
+
+    def scan_many(n: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            who = Scanning(scanner=f"shop-{n % 2}", region="430981", place_source="ip")
+            service.scan(genuine_code, who, now + dt.timedelta(seconds=i))
+
+    workers = [threading.Thread(target=scan_many, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    final = service.scan(genuine_code, HOME, now + dt.timedelta(minutes=1))
+    assert final.summary is not None
+    assert final.summary.scan_count == threads * per_thread + 1
+    assert final.summary.scanner_count == 3
+    assert scans_logged(db) == threads * per_thread + 1

@@ -1,0 +1,73 @@
+"""``GET /api/v1/verify``: the contract's JSON, the scanner cookie, the scan log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from gimark.core.db import Database
+from gimark.labels.scan_models import ScanRecord
+
+
+def scans(db: Database) -> list[ScanRecord]:
+    with db.session() as s:
+        return list(s.scalars(select(ScanRecord).order_by(ScanRecord.id)))
+
+
+def test_a_genuine_code_as_the_contract_says(
+    client: Any, db: Database, live_codes: list[str]
+) -> None:
+    response = client.get("/api/v1/verify", query_string={"code": live_codes[0]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["verdict"] == "genuine" and body["reasons"] == []
+    assert body["serial"] and body["product"]["name_zh"] == "沅江芦笋"
+    assert set(body["enterprise"]) == {"name", "uscc"}
+    assert body["scans"]["count"] == 1 and body["scans"]["first_at"]
+    assert body["batch"]["status"] == "delivered" and body["trace"] == []
+    assert "gm_sid" in response.headers["Set-Cookie"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_scanner_cookie_makes_repeat_scans_count_once(
+    client: Any, db: Database, live_codes: list[str]
+) -> None:
+    for _ in range(3):
+        body = client.get("/api/v1/verify", query_string={"code": live_codes[1]}).get_json()
+    assert body["scans"]["count"] == 1 and body["scans"]["total"] == 3
+    assert len({r.scanner for r in scans(db)}) == 1
+
+
+def test_place_from_geolocation_is_rounded_and_no_ip_is_stored(
+    client: Any, db: Database, live_codes: list[str]
+) -> None:
+    client.get(
+        "/api/v1/verify",
+        query_string={"code": live_codes[2], "lat": "28.84512345", "lon": "112.3612"},
+        headers={"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50"},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+    (record,) = scans(db)
+    assert (record.lat, record.lon, record.place_source) == (28.85, 112.36, "gps")
+    assert record.ua_family == "wechat"
+    assert record.ip_hash and "203.0.113" not in record.ip_hash
+
+
+def test_unauthorized_and_not_ours_are_answers(client: Any, db: Database, world: Any) -> None:
+    import csv
+
+    from gimark.core.settings import Settings
+
+    settings: Settings = client.application.config["GIMARK_SETTINGS"]
+    manifest = settings.home / "runs" / str(world.theirs) / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as rows:
+        undelivered = next(csv.DictReader(rows))["qr_text"]
+    body = client.get("/api/v1/verify", query_string={"code": undelivered}).get_json()
+    assert body["verdict"] == "unauthorized"
+    assert [r["code"] for r in body["reasons"]] == ["batch_not_active"]
+    assert body["reasons"][0]["zh"] and body["reasons"][0]["en"]
+    other = client.get("/api/v1/verify", query_string={"code": "https://example.com/"})
+    assert other.status_code == 200 and other.get_json()["verdict"] == "not_ours"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ScanRecord)) == 2

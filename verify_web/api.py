@@ -1,0 +1,62 @@
+"""The JSON API: ``GET /api/v1/verify``."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.wrappers import Response
+
+from gimark.core.db import utcnow
+from gimark.core.settings import Settings
+from gimark.labels.duplicates import DetectionConfig
+from gimark.labels.scanning import Outcome, ScanService
+from gimark.verify_web.extensions import database
+from gimark.verify_web.scanners import remember_scanner, scanner_id, scanning_of
+from gimark.verify_web.verdict_json import outcome_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+SCANS_EXTENSION: Final = "gimark_scans"
+
+
+def scan_request(text: str) -> tuple[Outcome, str, bool]:
+    """Judge and record ``text`` for this request: (outcome, scanner, scanner is new)."""
+    scanner, new = scanner_id(request)
+    service: ScanService = current_app.extensions[SCANS_EXTENSION]
+    return service.scan(text, scanning_of(request, scanner), utcnow()), scanner, new
+
+
+@bp.get("/verify")
+def verify() -> Response:
+    """The verdict of ``?code=`` (a scanned QR text or a typed serial) as JSON."""
+    outcome, scanner, new = scan_request(request.args.get("code", ""))
+    response = jsonify(outcome_json(outcome))
+    response.headers["Cache-Control"] = "no-store"  # every scan is a new observation
+    if outcome.verdict == "cannot_verify":
+        response.headers["Retry-After"] = "30"
+    if new:
+        remember_scanner(response, scanner, current_app.config["GIMARK_SETTINGS"])
+    return response
+
+
+@bp.get("/ping")
+def ping() -> Response:
+    """The trivial endpoint the benchmark compares against (touches nothing)."""
+    return jsonify({"ok": True})
+
+
+def _detection(settings: Settings) -> DetectionConfig:
+    if settings.detection is None:
+        return DetectionConfig()
+    import json
+
+    return DetectionConfig.from_mapping(json.loads(settings.detection.read_text("utf-8")))
+
+
+def init_app(app: Flask) -> None:
+    """Register the API and its scan service."""
+    settings: Settings = app.config["GIMARK_SETTINGS"]
+    app.extensions[SCANS_EXTENSION] = ScanService(
+        database(app), settings.bases, _detection(settings)
+    )
+    app.register_blueprint(bp)

@@ -1,0 +1,92 @@
+"""The verify JSON of the contract, built from a scan's outcome; the page shows the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gimark.labels.reasons import reason_json, verdict_json
+from gimark.labels.registry_cache import Party
+from gimark.labels.scanning import Outcome
+from gimark.labels.serials import format_serial
+from gimark.trace.errors import InvalidRegionError
+from gimark.trace.regions import lookup
+
+
+def region_json(code: str | None) -> dict[str, str] | None:
+    """A region code with its names, or None."""
+    if code is None:
+        return None
+    try:
+        region = lookup(code)
+    except InvalidRegionError:
+        return {"code": code, "name_zh": code, "name_en": code}
+    return {"code": code, "name_zh": region.name_zh, "name_en": region.name_en}
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """``{"verdict", "reasons", "serial", "product", "enterprise", "batch", "scans", "trace"}``."""
+    finding = outcome.finding
+    serial = finding.serial
+    return {
+        "verdict": outcome.verdict,
+        "verdict_text": verdict_json(outcome.verdict),
+        "reasons": [reason_json(code) for code in outcome.reasons],
+        "serial": format_serial(serial) if serial is not None else None,
+        "serial_number": serial,
+        "typed": finding.typed,
+        "product": _product(finding.party),
+        "enterprise": _enterprise(finding.party),
+        "batch": _batch(outcome),
+        "scans": _scans(outcome),
+        "trace": [],  # origin trace events: none recorded yet for any batch
+        "recorded": outcome.recorded,
+    }
+
+
+def _product(party: Party | None) -> dict[str, Any] | None:
+    if party is None:
+        return None
+    product = party.product
+    return {
+        "id": product.id,
+        "name_zh": product.name_zh,
+        "name_en": product.name_en,
+        "kind": product.kind.value,
+        "region": region_json(product.region),
+        "reg_no": product.reg_no,
+        "holder": product.holder,
+    }
+
+
+def _enterprise(party: Party | None) -> dict[str, Any] | None:
+    if party is None:
+        return None
+    return {"name": party.enterprise.name, "uscc": party.enterprise.uscc}
+
+
+def _batch(outcome: Outcome) -> dict[str, Any] | None:
+    batch = outcome.finding.batch
+    if batch is None:
+        return None
+    return {
+        "id": batch.id,
+        "status": batch.status.value,
+        "approved_at": batch.approved_at.isoformat() if batch.approved_at else None,
+        "delivered_at": batch.delivered_at.isoformat() if batch.delivered_at else None,
+    }
+
+
+def _scans(outcome: Outcome) -> dict[str, Any] | None:
+    summary = outcome.summary
+    if summary is None:
+        return (
+            {"count": 0, "first_at": None, "first_region": None} if outcome.finding.serial else None
+        )
+    return {
+        # Repeat scans by one scanner count once, as brand-protection platforms count sessions.
+        "count": summary.scanner_count,
+        "total": summary.scan_count,
+        "first_at": summary.first_at.isoformat(),
+        "first_region": region_json(summary.first_region),
+        "last_at": summary.last_at.isoformat(),
+    }

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "gimark.keys.cli",
     "gimark.trace.cli",
     "gimark.labels.cli",
+    "gimark.labels.verify_cli",
     "gimark.verify_web.cli",
     "gimark.verify_web.account_cli",
 )

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import fcntl
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from gimark.core.errors import DatabaseUnavailableError
+from gimark.core.errors import ConfigurationError, DatabaseUnavailableError
 
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -81,7 +85,16 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+IDLE_BEFORE_PING = 1.0  # seconds: a pooled connection idle this long is pinged before use
+_LAST_CHECKIN = "gimark_last_checkin"  # in the pool's record of a connection
+_READ_ONLY = "gimark_read_only"  # execution option of Database.reading
+# PRAGMA synchronous in WAL mode: NORMAL (the default) syncs the WAL at checkpoints, so a
+# commit survives a crash of the application but the last ones may be lost on power loss;
+# FULL (``?synchronous=full`` on the URL) syncs the WAL at every commit.
+_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's deferred BEGIN.
@@ -91,25 +104,88 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: two transactions that read then write
         # (serial allocation, scan counters) queue instead of failing with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction (Database.reading) takes no lock: in WAL mode it neither
+        # waits for the writer nor holds it up.
+        deferred = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a connection at checkout only if it sat idle in the pool.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip on every scan, for a
+    check that matters only after the server went away. A connection that was in use a moment
+    ago is taken to be alive; if the server restarted meanwhile, the next statement on it
+    fails (the scan answers cannot_verify) and the pool throws away all its connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_CHECKIN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_CHECKIN)
+        if last is not None and time.monotonic() - last < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError() from exc  # the pool connects anew and tries again
+
+
+@contextmanager
+def _queued(lock_file: Path | None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file`` (none: nothing to hold)."""
+    if lock_file is None:
+        yield
+        return
+    # A descriptor of its own per holder: flock excludes other open files, threads included.
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    """A database that is away (or failed operationally) as DatabaseUnavailableError."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            raise DatabaseUnavailableError() from exc
+        raise
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with gimark's per-database settings."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        parsed = make_url(url)
+        synchronous = parsed.query.get("synchronous", "normal")
+        if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
+            raise ConfigurationError(
+                detail=f"synchronous= must be one of {', '.join(_SYNCHRONOUS)}",
+                detail_zh=f"synchronous= 须为 {'、'.join(_SYNCHRONOUS)} 之一",
+            )
+        parsed = parsed.difference_update_query(["synchronous"])
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine, synchronous.upper())
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if "pool_pre_ping" not in kwargs:
+        _ping_when_idle(engine)
+    return engine
 
 
 class Database:
@@ -119,6 +195,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        file_backed = database not in (None, "", ":memory:")
+        self._writers = Path(f"{database}-writers.lock") if file_backed else None
 
     @property
     def dialect(self) -> str:
@@ -144,6 +223,37 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in one transaction, committed on success, rolled back on any
+        error: for hot paths that need no ORM objects (a Session costs more per scan).
+
+        On SQLite, writers first queue on an OS file lock beside the database: SQLite's own
+        busy handler polls with sleeps of 1, 2, 5 … ms, which under load leaves the lock
+        free while the next writer sleeps; the file lock hands it over at once.
+
+        Raises:
+            DatabaseUnavailableError: the database could not be reached or failed operationally.
+        """
+        with _unavailable_as_error(), _queued(self._writers), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A Core connection in a read-only transaction: on SQLite it takes no write lock
+        (see :meth:`transaction`), so a hot path can judge before it queues to write.
+
+        Raises:
+            DatabaseUnavailableError: the database could not be reached or failed operationally.
+        """
+        read_only = {_READ_ONLY: True}
+        with (
+            _unavailable_as_error(),
+            self.engine.connect() as conn,
+            conn.execution_options(**read_only).begin(),
+        ):
+            yield conn
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, selectinload
 
 from gimark.keys.keyring import PublicKeySet
@@ -49,7 +49,7 @@ class RegistryCache:
             self._keys = None
             self._parties = {}
 
-    def keys(self, session: Session, generation: int) -> PublicKeySet:
+    def keys(self, session: Session | Connection, generation: int) -> PublicKeySet:
         """The verifying keys of ``generation``."""
         with self._lock:
             self._sync(generation)
@@ -64,7 +64,7 @@ class RegistryCache:
         return keys
 
     def party(
-        self, session: Session, generation: int, enterprise_id: int, product_id: int
+        self, session: Session | Connection, generation: int, enterprise_id: int, product_id: int
     ) -> Party:
         """The pair with everything needed to judge its authorization at any instant."""
         with self._lock:
@@ -80,11 +80,12 @@ class RegistryCache:
         return party
 
 
-def _loader(session: Session) -> Session:
+def _loader(session: Session | Connection) -> Session:
     """A session on the caller's connection and transaction, so that what it loads can be
     detached for the cache without touching the caller's session (and on SQLite without a
     second connection waiting for the first one's write lock)."""
-    return Session(bind=session.connection(), expire_on_commit=False)
+    conn = session.connection() if isinstance(session, Session) else session
+    return Session(bind=conn, expire_on_commit=False)
 
 
 def _load_party(session: Session, enterprise_id: int, product_id: int) -> Party:

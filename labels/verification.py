@@ -8,10 +8,19 @@ records the scan. The steps are numbered as in ``docs/verification.md``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    literal,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -48,6 +57,23 @@ _NOW_REASONS: Final = frozenset({Reason.SUSPENDED, Reason.REVOKED})
 
 
 @dataclass(frozen=True)
+class BatchInfo:
+    """A batch as a scan reads it: the columns of :class:`~gimark.labels.models.Batch` that
+    verification and the verdict use, as a plain value (no ORM object on the hot path, and
+    every column read costs on every scan)."""
+
+    id: int
+    enterprise_id: int
+    product_id: int
+    status: BatchStatus
+    serial_last: int | None
+    key_kid: str | None
+    requested_at: dt.datetime
+    approved_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class Finding:
     """The state of one scanned or typed code."""
 
@@ -55,7 +81,7 @@ class Finding:
     reasons: tuple[str, ...] = ()
     serial: int | None = None
     typed: bool = False  # a typed serial: no signature was shown
-    batch: Batch | None = None
+    batch: BatchInfo | None = None
     party: Party | None = None
     key: PublicKeyInfo | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -69,8 +95,9 @@ class Verifier:
         self.bases = bases
         self.cache = cache or RegistryCache()
 
-    def check(self, session: Session, text: str, now: dt.datetime) -> Finding:
-        """Judge ``text`` (a scanned QR text or a typed serial) from the state at ``now``."""
+    def check(self, session: Session | Connection, text: str, now: dt.datetime) -> Finding:
+        """Judge ``text`` (a scanned QR text or a typed serial) from the state at ``now``,
+        reading it in the transaction of ``session`` (a Session or a Core Connection)."""
         # 1. What was given: a typed serial, one of our codes, or something else.
         try:
             code, serial = _read(text, self.bases)
@@ -82,8 +109,9 @@ class Verifier:
             return Finding(UNAUTHORIZED, ("malformed",), typed=True)
         # 2. The state generation and the batch that holds the serial, in one read.
         try:
-            generation, batch, voided = _state(session, serial)
-            keys = self.cache.keys(session, generation)
+            conn = session.connection() if isinstance(session, Session) else session
+            generation, batch, voided = _state(conn, serial)
+            keys = self.cache.keys(conn, generation)
         except (SQLAlchemyError, DatabaseUnavailableError):
             return self._without_state(code, serial)
         # 3. The signature, by a key we know.
@@ -97,7 +125,7 @@ class Verifier:
             reasons = ("serial_not_issued", *_key_reasons(key, now))
             return Finding(UNAUTHORIZED, reasons, serial, typed=code is None, key=key)
         try:
-            party = self.cache.party(session, generation, batch.enterprise_id, batch.product_id)
+            party = self.cache.party(conn, generation, batch.enterprise_id, batch.product_id)
         except (SQLAlchemyError, DatabaseUnavailableError):
             return self._without_state(code, serial)
         reasons = _batch_reasons(batch, voided) + _key_reasons(key, batch.approved_at)
@@ -126,31 +154,62 @@ class Verifier:
 
 
 def _read(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
-    if looks_like_serial(text):
+    # An ASCII text with a "/" (every scanned URL) is never a typed serial: "/" is neither a
+    # separator nor a serial symbol. Deciding that here skips normalizing the whole URL,
+    # which cost more than the signature check.
+    if not (text.isascii() and "/" in text) and looks_like_serial(text):
         return None, parse_serial(text)
     code = parse(text, bases)
     return code, code.serial
 
 
-def _state(session: Session, serial: int) -> tuple[int, Batch | None, bool]:
-    generation = session.scalar(
-        select(StateGeneration.value).where(StateGeneration.name == "state")
-    )
-    batch = session.scalar(
-        select(Batch)
-        .where(Batch.serial_first.is_not(None), Batch.serial_first <= serial)
-        .order_by(Batch.serial_first.desc())
+_BATCHES: Final = Batch.__table__
+_VOIDED: Final = VoidedRange.__table__
+_GENERATION: Final = StateGeneration.__table__
+_SERIAL: Final[BindParameter[int]] = bindparam("serial", type_=BigInteger())
+_ONE: Final = select(literal(1).label("one")).subquery("one")  # a row to hang the rest on
+_HOLDER: Final = _BATCHES.alias("holder")
+
+
+def _state_query() -> Select[Any]:
+    """Generation, batch and voided range of ``:serial`` in one statement (one round trip):
+    each part is one index step, as the separate queries were."""
+    generation = select(_GENERATION.c.value).where(_GENERATION.c.name == "state").scalar_subquery()
+    holder = (
+        select(_HOLDER.c.id)
+        .where(_HOLDER.c.serial_first <= _SERIAL)
+        .order_by(_HOLDER.c.serial_first.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    if batch is None or batch.serial_last is None or batch.serial_last < serial:
-        return generation or 0, None, False
-    last_voided = session.scalar(
-        select(VoidedRange.last)
-        .where(VoidedRange.batch_id == batch.id, VoidedRange.first <= serial)
-        .order_by(VoidedRange.first.desc())
+    last_voided = (
+        select(_VOIDED.c.last)
+        .where(_VOIDED.c.batch_id == _BATCHES.c.id, _VOIDED.c.first <= _SERIAL)
+        .order_by(_VOIDED.c.first.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    return generation or 0, batch, last_voided is not None and last_voided >= serial
+    columns = [_BATCHES.c[name] for name in _BATCH_FIELDS]
+    return select(
+        generation.label("generation"), *columns, last_voided.label("last_voided")
+    ).select_from(_ONE.outerjoin(_BATCHES, _BATCHES.c.id == holder))
+
+
+_BATCH_FIELDS: Final = tuple(f.name for f in fields(BatchInfo))
+_STATE: Final = _state_query()
+
+
+def _state(conn: Connection, serial: int) -> tuple[int, BatchInfo | None, bool]:
+    row = conn.execute(_STATE, {"serial": serial}).one()
+    generation = row.generation or 0
+    if row.id is None or row.serial_last is None or row.serial_last < serial:
+        return generation, None, False
+    return generation, _batch_info(row), row.last_voided is not None and row.last_voided >= serial
+
+
+def _batch_info(row: Row[Any]) -> BatchInfo:
+    values = row._mapping
+    return BatchInfo(**{name: values[name] for name in _BATCH_FIELDS})
 
 
 def _signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
@@ -163,7 +222,7 @@ def _signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
     return ()
 
 
-def _key_of(code: Code | None, batch: Batch | None, keys: PublicKeySet) -> PublicKeyInfo | None:
+def _key_of(code: Code | None, batch: BatchInfo | None, keys: PublicKeySet) -> PublicKeyInfo | None:
     if code is not None:
         return keys.info(code.key_id)
     if batch is not None and batch.key_kid is not None:
@@ -182,7 +241,7 @@ def _key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tu
     return ()
 
 
-def _batch_reasons(batch: Batch, voided: bool) -> tuple[str, ...]:
+def _batch_reasons(batch: BatchInfo, voided: bool) -> tuple[str, ...]:
     reasons = []
     if batch.status is not BatchStatus.DELIVERED:
         reasons.append(_BATCH_REASON[batch.status])
@@ -191,7 +250,7 @@ def _batch_reasons(batch: Batch, voided: bool) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def _authorization_reasons(party: Party, batch: Batch, now: dt.datetime) -> tuple[str, ...]:
+def _authorization_reasons(party: Party, batch: BatchInfo, now: dt.datetime) -> tuple[str, ...]:
     issued = batch.approved_at or batch.requested_at
     at_issue = judge(party.authorizations, party.enterprise, issued).reason
     if at_issue is not Reason.AUTHORIZED:

@@ -11,7 +11,19 @@ from flask import Flask
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings, load_settings
-from gimark.verify_web import api, auth, errors, i18n, pages, portal, scanners, wellknown
+from gimark.verify_web import (
+    api,
+    auth,
+    errors,
+    i18n,
+    openapi,
+    pages,
+    portal,
+    reports,
+    scanners,
+    verify_page,
+    wellknown,
+)
 from gimark.verify_web.extensions import DB_EXTENSION
 
 
@@ -49,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=6 * 1024 * 1024,  # bytes: a report with one phone photo
         JSON_AS_ASCII=False,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,  # seconds: the pages' CSS and JS; ETags revalidate after
         SESSION_COOKIE_SAMESITE="Lax",  # the portal's session never rides on another site's POST
     )
     if test_config:
@@ -70,4 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     portal.init_app(app)
     scanners.init_app(app)
     api.init_app(app)
+    reports.init_app(app)
+    openapi.init_app(app)
+    verify_page.init_app(app)
     return app

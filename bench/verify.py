@@ -1,20 +1,20 @@
 """Benchmark: the public verification API under load, on SQLite and on PostgreSQL.
 
-Usage: ``.venv/bin/python bench/verify.py [--seconds 12] [--labels 1000000] [--batches 100]``
-(``--databases sqlite,postgresql``, ``--sqlite-synchronous normal,full``, ``--workers``,
-``--threads``, ``--connections`` and ``--codes`` for other shapes; ``--seconds 3
---labels 100000`` for a quick run).
+Usage: ``.venv/bin/python bench/verify.py [--seconds 12] [--labels 1000000]`` (also
+``--batches``, ``--codes``, ``--databases sqlite,postgresql``, ``--sqlite-synchronous
+normal,full``, ``--workers``, ``--threads``, ``--connections``; ``--seconds 3 --labels
+100000`` for a quick run). The whole default run takes about two minutes.
 
 What is measured. For each database a fresh instance is set up in a temporary GIMARK_HOME:
 migrations, an issuer key, a product, an enterprise and its authorization, a printer, and
 ``--labels`` issued labels in ``--batches`` batches (each requested, approved, printed and
 delivered through the batch services: one row per batch, so the serial → batch lookup has
 that many rows to search). ``--codes`` serials spread at random over the whole range are
-signed (the real Ed25519 QR codes) and written to a data file that a wrk Lua script cycles
-through, so every request in a run carries a different code. gunicorn serves the app
-(``gimark.verify_web:create_app()``) on 127.0.0.1 with the worker model reported in the
-table; wrk (one thread, keep-alive where the server allows it) drives, on the same two
-cores as the server and the database:
+signed (real Ed25519 QR codes) into a file that a wrk Lua script cycles through, so every
+request in a run carries a different code. gunicorn serves ``gimark.verify_web:create_app()``
+on 127.0.0.1 (4 sync workers by default: on 2 cores a worker waits on the database for part
+of each request, so two per core keep both busy); wrk (one thread) drives it on the same
+cores as the server and the database, after a warm-up, for ``--seconds`` each:
 
 * ``GET /api/v1/ping`` — the trivial endpoint of the same app, same server, same run;
 * ``GET /api/v1/verify?code=…`` — a full scan: signature, state, duplicate pattern, and one
@@ -30,12 +30,18 @@ when wrk stopped (one per connection: the server finishes and records them, wrk 
 counts them). The Lua script also counts responses that say ``"recorded": false`` (a scan
 answered without being written); there must be none. PostgreSQL runs with fsync and
 synchronous_commit on (a commit returns after its WAL is flushed); SQLite runs in WAL mode
-with ``synchronous=NORMAL`` by default (a commit survives a crash of the application, the
-last commits may be lost on power loss) and, with ``--sqlite-synchronous full``, also with
-``synchronous=FULL`` (the WAL is synced at every commit).
+with ``synchronous=NORMAL`` (gimark's default: a commit survives a crash of the application,
+the last commits may be lost on power loss) and with ``synchronous=FULL`` (the WAL is synced
+at every commit; ``?synchronous=full`` on the database URL).
 
-Prints a table, then one JSON line: ``sqlite_per_s``, ``sqlite_p99_ms``, ``pg_per_s``,
-``pg_p99_ms``, ``pg_ratio_to_trivial`` (and the other figures measured).
+CPU. The machine may be shared: each run reports the CPU time per request of the bench's own
+processes (the gunicorn and PostgreSQL process trees, wrk) and how many cores other
+processes used meanwhile; figures taken while others used more than a quarter of a core are
+flagged.
+
+Prints a table, the figures against the issue's targets, then one JSON line:
+``sqlite_per_s``, ``sqlite_p99_ms``, ``pg_per_s``, ``pg_p99_ms``, ``pg_ratio_to_trivial``,
+then ``sqlite_full_per_s``, ``sqlite_full_p99_ms`` and ``durable``.
 """
 
 from __future__ import annotations
@@ -449,7 +455,7 @@ def postgres_case(work: Path, args: argparse.Namespace, load: Load) -> Measured:
         with cluster.admin() as conn:
             conn.execute("CREATE DATABASE gimark_bench")
             settings_rows = conn.execute(
-                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
                 "('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers')"
             ).fetchall()
         home = work / "postgresql"

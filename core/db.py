@@ -8,10 +8,10 @@ import enum
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -85,6 +85,7 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+T = TypeVar("T")
 IDLE_BEFORE_PING = 1.0  # seconds: a pooled connection idle this long is pinged before use
 _LAST_CHECKIN = "gimark_last_checkin"  # in the pool's record of a connection
 _READ_ONLY = "gimark_read_only"  # execution option of Database.reading
@@ -224,25 +225,39 @@ class Database:
                 session.rollback()
                 raise
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A Core connection in one transaction, committed on success, rolled back on any
-        error: for hot paths that need no ORM objects (a Session costs more per scan).
+    def in_transaction(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` on a Core connection in one transaction, committed when it returns,
+        rolled back if it raises: for hot paths that need no ORM objects (a Session costs
+        more per scan).
 
-        On SQLite, writers first queue on an OS file lock beside the database: SQLite's own
-        busy handler polls with sleeps of 1, 2, 5 … ms, which under load leaves the lock
-        free while the next writer sleeps; the file lock hands it over at once.
+        A pooled connection is not pinged before use (see :func:`_ping_when_idle`): if it
+        turns out dead before anything was committed, ``work`` runs once more on a fresh
+        one, so a server restart costs no scan. On SQLite, writers first queue on an OS file
+        lock beside the database: SQLite's own busy handler polls with sleeps of 1, 2, 5 …
+        ms, which under load leaves the lock free while the next writer sleeps; the file
+        lock hands it over at once.
 
         Raises:
             DatabaseUnavailableError: the database could not be reached or failed operationally.
         """
-        with _unavailable_as_error(), _queued(self._writers), self.engine.begin() as conn:
-            yield conn
+        retries = 1
+        while True:
+            with _unavailable_as_error(), _queued(self._writers), self.engine.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    result = work(conn)
+                except Exception:
+                    if retries and conn.invalidated:
+                        retries -= 1
+                        continue  # the connection died in the pool; nothing was written
+                    raise
+                transaction.commit()
+                return result
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A Core connection in a read-only transaction: on SQLite it takes no write lock
-        (see :meth:`transaction`), so a hot path can judge before it queues to write.
+        (see :meth:`in_transaction`), so a hot path can judge before it queues to write.
 
         Raises:
             DatabaseUnavailableError: the database could not be reached or failed operationally.

@@ -1,10 +1,12 @@
 """A scan, end to end: judge the code, fold the scan into its serial's summary, log it.
 
-One transaction per scan. The per-serial summary is read under a row lock (on PostgreSQL;
-SQLite's BEGIN IMMEDIATE already serializes writers), so concurrent scans of one code never
-lose an update; :mod:`gimark.labels.scan_store` holds the statements and their lock order.
-Only scans of a validly signed code shape its summary: anyone can type a serial or forge a
-code, and neither may make a genuine label look copied.
+One write transaction per scan: the serial's summary is read under a row lock (on
+PostgreSQL; on SQLite one writer at a time holds the database), folded with the scan and
+written back together with the scan's row, so concurrent scans of one code never lose an
+update and no scan is answered without its row committed. :mod:`gimark.labels.scan_store`
+holds the statements and their lock order. Only scans of a validly signed code shape its
+summary: anyone can type a serial or forge a code, and neither may make a genuine label look
+copied.
 """
 
 from __future__ import annotations
@@ -71,10 +73,10 @@ class ScanService:
                 # is held for the writes alone (the state read is as of a moment earlier).
                 with self.db.reading() as conn:
                     finding = self.verifier.check(conn, text, now)
-                with self.db.transaction() as conn:
-                    return self._record(conn, finding, who, now)
-            with self.db.transaction() as conn:
-                return self._record(conn, self.verifier.check(conn, text, now), who, now)
+                return self.db.in_transaction(lambda conn: self._record(conn, finding, who, now))
+            return self.db.in_transaction(
+                lambda conn: self._record(conn, self.verifier.check(conn, text, now), who, now)
+            )
         except (SQLAlchemyError, DatabaseUnavailableError):
             return self._offline(text, now)
 
@@ -88,7 +90,8 @@ class ScanService:
             assert finding.serial is not None and finding.party is not None
             sales = finding.party.product.sales_region_codes
             summary, duplicate = self._fold(conn, finding.serial, who, sales, now)
-        elif finding.serial is not None:
+        elif finding.serial is not None and finding.party is not None:
+            # A typed serial or a code of a known batch: its history is shown, not changed.
             summary = read_summary(conn, finding.serial)
         verdict = _verdict(finding, duplicate)
         reasons = finding.reasons + tuple(duplicate) if verdict != GENUINE else ()

@@ -78,10 +78,10 @@ def _batch(outcome: Outcome) -> dict[str, Any] | None:
 
 def _scans(outcome: Outcome) -> dict[str, Any] | None:
     summary = outcome.summary
+    if outcome.finding.party is None:
+        return None  # not ours, or forged: the serial's history belongs to another label
     if summary is None:
-        return (
-            {"count": 0, "first_at": None, "first_region": None} if outcome.finding.serial else None
-        )
+        return {"count": 0, "first_at": None, "first_region": None}
     return {
         # Repeat scans by one scanner count once, as brand-protection platforms count sessions.
         "count": summary.scanner_count,

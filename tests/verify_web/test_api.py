@@ -71,3 +71,19 @@ def test_unauthorized_and_not_ours_are_answers(client: Any, db: Database, world:
     assert other.status_code == 200 and other.get_json()["verdict"] == "not_ours"
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(ScanRecord)) == 2
+
+
+def test_a_forged_code_shows_no_history_of_the_label_it_imitates(
+    client: Any, live_codes: list[str]
+) -> None:
+    import dataclasses
+
+    from gimark.core.settings import Settings
+    from gimark.labels.codes import encode_url, parse
+
+    settings: Settings = client.application.config["GIMARK_SETTINGS"]
+    client.get("/api/v1/verify", query_string={"code": live_codes[3]})
+    code = parse(live_codes[3], settings.bases)
+    forged = encode_url(dataclasses.replace(code, signature=bytes(64)), settings.base_url)
+    body = client.get("/api/v1/verify", query_string={"code": forged}).get_json()
+    assert body["verdict"] == "unauthorized" and body["scans"] is None

@@ -35,7 +35,7 @@ from gimark.trace.services import (
     clean_text,
     get_enterprise,
     get_product,
-    sync_status,
+    record_change,
 )
 
 
@@ -240,24 +240,18 @@ def change_authorization_status(
         IllegalTransitionError: the action does not apply to the authorization's status.
     """
     authorization = get_authorization(session, authorization_id, lock=True)
-    now = utcnow()
-    effective = now if effective_at is None else effective_at
     subject = history.Subject("授权", "authorization", authorization.id)
-    target = history.plan_change(
-        subject, authorization.changes, action, reason=reason, effective_at=effective
+    record_change(
+        session,
+        authorization,
+        authorization.changes,
+        AuthorizationStatusChange,
+        subject,
+        action,
+        reason,
+        actor,
+        effective_at,
     )
-    authorization.changes.append(
-        AuthorizationStatusChange(
-            action=action,
-            status=target,
-            reason=reason.strip(),
-            actor=clean_text(actor, "actor", "操作人", ACTOR_LIMIT),
-            effective_at=effective,
-            recorded_at=now,
-        )
-    )
-    session.flush()  # gives the new change its id, which orders same-instant changes
-    sync_status(authorization, now)
     return authorization
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ from gimark.trace.errors import (
 from gimark.trace.models import (
     Action,
     Authorization,
+    AuthorizationStatusChange,
     Enterprise,
     EnterpriseStatusChange,
     Printer,
@@ -235,14 +237,46 @@ def change_enterprise_status(
         IllegalTransitionError: the action does not apply to the enterprise's status.
     """
     enterprise = get_enterprise(session, enterprise_id, lock=True)
+    subject = history.Subject("企业", "enterprise", enterprise.id)
+    record_change(
+        session,
+        enterprise,
+        enterprise.changes,
+        EnterpriseStatusChange,
+        subject,
+        action,
+        reason,
+        actor,
+        effective_at,
+    )
+    return enterprise
+
+
+_Change = TypeVar("_Change", EnterpriseStatusChange, AuthorizationStatusChange)
+
+
+def record_change(
+    session: Session,
+    row: Enterprise | Authorization,
+    changes: list[_Change],
+    change_type: type[_Change],
+    subject: history.Subject,
+    action: Action,
+    reason: str,
+    actor: str,
+    effective_at: dt.datetime | None,
+) -> None:
+    """Append a checked status change to ``row``'s history and bring its status column along.
+
+    Raises:
+        MissingValueError, ChangeOutOfOrderError, RevocationFinalError, IllegalTransitionError:
+            as :func:`gimark.trace.history.plan_change`.
+    """
     now = utcnow()
     effective = now if effective_at is None else effective_at
-    subject = history.Subject("企业", "enterprise", enterprise.id)
-    target = history.plan_change(
-        subject, enterprise.changes, action, reason=reason, effective_at=effective
-    )
-    enterprise.changes.append(
-        EnterpriseStatusChange(
+    target = history.plan_change(subject, changes, action, reason=reason, effective_at=effective)
+    changes.append(
+        change_type(
             action=action,
             status=target,
             reason=reason.strip(),
@@ -252,8 +286,7 @@ def change_enterprise_status(
         )
     )
     session.flush()  # gives the new change its id, which orders same-instant changes
-    sync_status(enterprise, now)
-    return enterprise
+    sync_status(row, now)
 
 
 def sync_status(row: Enterprise | Authorization, now: dt.datetime) -> None:

@@ -35,6 +35,9 @@ def test_wheel_holds_the_namespace_and_its_data(wheel: Path) -> None:
     assert "gimark/core/migrations/script.py.mako" in names
     assert any(n.startswith("gimark/core/migrations/versions/0001") for n in names)
     assert "gimark/verify_web/templates/index.html" in names
+    assert "gimark/verify_web/templates/verify.html" in names
+    assert "gimark/verify_web/static/gimark.css" in names
+    assert any(n.endswith("zh_Hans_CN/LC_MESSAGES/messages.mo") for n in names)
     assert not any(n.startswith(("trace/", "tests/")) for n in names)
 
 

@@ -26,22 +26,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gimark.core.context import ensure_home
+from instance import ACTOR, PASSPHRASE, seed
+
 from gimark.core.db import Database
-from gimark.core.migrate import upgrade
 from gimark.core.settings import Settings
-from gimark.keys.services import active_key, create_key, load_signer_for
+from gimark.keys.services import active_key, load_signer_for
 from gimark.labels.batches import approve_batch, request_batch
 from gimark.labels.qr import qr_matrix
 from gimark.labels.runs import generate_run
-from gimark.trace.authorizations import authorize
-from gimark.trace.models import ProductKind
-from gimark.trace.services import add_enterprise, add_printer, add_product
-from gimark.trace.uscc import check_character
 
-PASSPHRASE = "bench passphrase"  # noqa: S105 - a throwaway key in a temporary folder
 BASE_URL = "HTTPS://GI.EXAMPLE.CN/V"
-ACTOR = "bench"
 QR_SAMPLE = 3000  # QR texts encoded per measurement of the bare matrix rate
 TARGETS = {"manifest": 12_000.0, "pdf": 600.0, "pdf_vs_qr": 0.5, "rss_mb": 300.0}
 
@@ -67,38 +61,10 @@ def settings_for(home: Path) -> Settings:
 # --- the instance ------------------------------------------------------------------------
 
 
-def uscc(region: str, number: int) -> str:
-    """A valid 统一社会信用代码 of a registered enterprise in ``region``."""
-    first17 = f"91{region}{number:09d}"
-    return first17 + check_character(first17)
-
-
 def set_up(home: Path, sizes: list[int]) -> dict[int, int]:
     """A fresh instance with one approved batch per size; returns size → batch id."""
     settings = settings_for(home)
-    ensure_home(settings)
-    db = Database(settings.effective_database_url)
-    upgrade(db)
-    with db.session() as s:
-        create_key(s, settings, PASSPHRASE)
-        product = add_product(
-            s,
-            name_zh="沅江芦笋",
-            name_en="Yuanjiang Asparagus",
-            kind=ProductKind.PROTECTED_PRODUCT,
-            region="430981",
-        )
-        enterprise = add_enterprise(s, name="沅江市芦笋合作社", uscc=uscc("430981", 1), actor=ACTOR)
-        printer = add_printer(s, name="湖南印务有限公司", uscc=uscc("430100", 2))
-        authorize(
-            s,
-            enterprise_id=enterprise.id,
-            product_id=product.id,
-            valid_from=None,
-            valid_until=None,
-            actor=ACTOR,
-        )
-        ids = (enterprise.id, product.id, printer.id)
+    db, ids = seed(settings)
     batch_ids = {size: _approved_batch(db, size, *ids) for size in sizes}
     db.dispose()
     return batch_ids

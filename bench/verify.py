@@ -63,26 +63,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from instance import ACTOR, PASSPHRASE, seed
 from sqlalchemy import func, select
 
-from gimark.core.context import ensure_home
 from gimark.core.db import Database
-from gimark.core.migrate import upgrade
 from gimark.core.pgcluster import Cluster, free_port, start_cluster
 from gimark.core.settings import Settings
-from gimark.keys.services import create_key, load_signer
+from gimark.keys.services import load_signer
 from gimark.labels.batches import approve_batch, mark_printed, request_batch
 from gimark.labels.codes import encode_url, sign_codes
 from gimark.labels.ledger import deliver_batch
 from gimark.labels.scan_models import ScanRecord
-from gimark.trace.authorizations import authorize
-from gimark.trace.models import ProductKind
-from gimark.trace.services import add_enterprise, add_printer, add_product
-from gimark.trace.uscc import check_character
 
-PASSPHRASE = "bench passphrase"  # noqa: S105 - a throwaway key in a temporary folder
 BASE_URL = "HTTPS://GI.EXAMPLE.CN/V"
-ACTOR = "bench"
 TARGETS = {
     "pg_per_s": 1000.0,
     "pg_p99_ms": 50.0,
@@ -175,37 +168,9 @@ class Measured:
 # --- the instance ------------------------------------------------------------------------------
 
 
-def uscc(region: str, number: int) -> str:
-    """A valid 统一社会信用代码 of a registered enterprise in ``region``."""
-    first17 = f"91{region}{number:09d}"
-    return first17 + check_character(first17)
-
-
 def set_up(settings: Settings, labels: int, batches: int, codes: int) -> Path:
     """Registry, key and delivered batches; returns the file of request paths (one code each)."""
-    ensure_home(settings)
-    db = Database(settings.effective_database_url)
-    upgrade(db)
-    with db.session() as s:
-        create_key(s, settings, PASSPHRASE)
-        product = add_product(
-            s,
-            name_zh="沅江芦笋",
-            name_en="Yuanjiang Asparagus",
-            kind=ProductKind.PROTECTED_PRODUCT,
-            region="430981",
-        )
-        enterprise = add_enterprise(s, name="沅江市芦笋合作社", uscc=uscc("430981", 1), actor=ACTOR)
-        printer = add_printer(s, name="湖南印务有限公司", uscc=uscc("430100", 2))
-        authorize(
-            s,
-            enterprise_id=enterprise.id,
-            product_id=product.id,
-            valid_from=None,
-            valid_until=None,
-            actor=ACTOR,
-        )
-        ids = (enterprise.id, product.id, printer.id)
+    db, ids = seed(settings)
     sizes = [labels // batches + (1 if i < labels % batches else 0) for i in range(batches)]
     ranges = [_delivered_batch(db, size, *ids) for size in sizes]
     with db.session() as s:

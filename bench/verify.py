@@ -2,8 +2,8 @@
 
 Usage: ``.venv/bin/python bench/verify.py [--seconds 12] [--labels 1000000]`` (also
 ``--batches``, ``--codes``, ``--databases sqlite,postgresql``, ``--sqlite-synchronous
-normal,full``, ``--workers``, ``--threads``, ``--connections``; ``--seconds 3 --labels
-100000`` for a quick run). The whole default run takes about two minutes.
+normal,full``, ``--workers``, ``--threads``, ``--connections``, ``--rounds``; ``--seconds 3
+--labels 100000`` for a quick run). The whole default run takes about two minutes.
 
 What is measured. For each database a fresh instance is set up in a temporary GIMARK_HOME:
 migrations, an issuer key, a product, an enterprise and its authorization, a printer, and
@@ -14,11 +14,16 @@ signed (real Ed25519 QR codes) into a file that a wrk Lua script cycles through,
 request in a run carries a different code. gunicorn serves ``gimark.verify_web:create_app()``
 on 127.0.0.1 (4 sync workers by default: on 2 cores a worker waits on the database for part
 of each request, so two per core keep both busy); wrk (one thread) drives it on the same
-cores as the server and the database, after a warm-up, for ``--seconds`` each:
+cores as the server and the database, after a warm-up, for ``--seconds`` per endpoint:
 
 * ``GET /api/v1/ping`` — the trivial endpoint of the same app, same server, same run;
 * ``GET /api/v1/verify?code=…`` — a full scan: signature, state, duplicate pattern, and one
   scan row committed per request.
+
+The two alternate in ``--rounds`` pairs (ping, then verify, each ``--seconds / --rounds``):
+on a shared machine a slow spell of a few seconds would otherwise fall on one endpoint
+only and skew their ratio. Requests/s is the mean of the rounds, p50 their median, p99 the
+worst round's, and the ratio to ping the median of the rounds' own ratios.
 
 wrk sends no cookie, so every request is a new scanner (the response sets ``gm_sid``): the
 worst case for the per-serial scanner table, which gets one insert per scan.
@@ -26,8 +31,8 @@ worst case for the per-serial scanner table, which gets one insert per scan.
 Durability. Every request must leave one committed scan row. The scans are counted before
 the verify run and again after the server has stopped; the increase must be at least the
 number of 2xx responses wrk received and at most that plus the requests still in flight
-when wrk stopped (one per connection: the server finishes and records them, wrk no longer
-counts them). The Lua script also counts responses that say ``"recorded": false`` (a scan
+when wrk stopped (one per connection and round: the server finishes and records them, wrk
+no longer counts them). The Lua script also counts responses that say ``"recorded": false`` (a scan
 answered without being written); there must be none. PostgreSQL runs with fsync and
 synchronous_commit on (a commit returns after its WAL is flushed); SQLite runs in WAL mode
 with ``synchronous=NORMAL`` (gimark's default: a commit survives a crash of the application,
@@ -54,6 +59,7 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,8 +120,13 @@ class Load:
     workers: int
     threads: int  # per worker; 1: gunicorn's sync worker, more: gthread
     connections: int
-    seconds: int
+    seconds: int  # per endpoint, over all rounds
     warmup: int
+    rounds: int
+
+    @property
+    def round_seconds(self) -> int:
+        return max(1, self.seconds // self.rounds)
 
     @property
     def worker_model(self) -> str:
@@ -144,25 +155,67 @@ class WrkResult:
         return self.requests - self.non_2xx
 
 
+def combined(runs: list[WrkResult]) -> WrkResult:
+    """Rounds of equal length as one run: the mean rate, the median p50, the worst p99."""
+    requests = sum(r.requests for r in runs)
+    weights = [r.requests / max(requests, 1) for r in runs]
+    split = tuple(
+        sum(w * r.cpu_split_ms[i] for w, r in zip(weights, runs, strict=True))
+        for i in range(len(runs[0].cpu_split_ms))
+    )
+    return WrkResult(
+        requests=requests,
+        per_s=statistics.fmean(r.per_s for r in runs),
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=max(r.p99_ms for r in runs),
+        non_2xx=sum(r.non_2xx for r in runs),
+        socket_errors=sum(r.socket_errors for r in runs),
+        unrecorded=sum(r.unrecorded for r in runs),
+        cpu_ms_per_request=sum(
+            w * r.cpu_ms_per_request for w, r in zip(weights, runs, strict=True)
+        ),
+        cpu_split_ms=split,
+        other_cores=max(r.other_cores for r in runs),
+    )
+
+
 @dataclass
 class Measured:
     """One database's figures."""
 
     name: str
-    trivial: WrkResult
-    verify: WrkResult
+    trivials: list[WrkResult]  # one per round
+    verifies: list[WrkResult]
     rows_added: int
     connections: int
     notes: list[str] = field(default_factory=list)
 
     @property
+    def trivial(self) -> WrkResult:
+        return combined(self.trivials)
+
+    @property
+    def verify(self) -> WrkResult:
+        return combined(self.verifies)
+
+    @property
+    def ratios(self) -> list[float]:
+        """Verify over ping, round by round (each pair run back to back)."""
+        return [v.per_s / t.per_s for t, v in zip(self.trivials, self.verifies, strict=True)]
+
+    @property
     def ratio(self) -> float:
-        return self.verify.per_s / self.trivial.per_s
+        return statistics.median(self.ratios)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests wrk may have left unanswered (one per connection at each stop)."""
+        return self.connections * len(self.verifies)
 
     @property
     def durable(self) -> bool:
         ok = self.verify.ok
-        return ok <= self.rows_added <= ok + self.connections and not self.verify.unrecorded
+        return ok <= self.rows_added <= ok + self.in_flight and not self.verify.unrecorded
 
 
 # --- the instance ------------------------------------------------------------------------------
@@ -380,10 +433,11 @@ def run_wrk(
 def measure(
     name: str, settings: Settings, paths: Path, load: Load, work: Path, database_pid: int | None
 ) -> Measured:
-    """Serve ``settings``' instance and drive it: trivial endpoint, then verify."""
+    """Serve ``settings``' instance and drive it: trivial endpoint and verify, in rounds."""
     script = work / "verify.lua"
     script.write_text(WRK_SCRIPT)
     os.environ["GIMARK_BENCH_PATHS"] = str(paths)
+    codes = sum(1 for _ in paths.open())
     server = Server(settings, load, work / f"gunicorn-{name}.log")
     url = settings.effective_database_url
     meter = CpuMeter([server.process.pid] + ([database_pid] if database_pid else []))
@@ -392,14 +446,20 @@ def measure(
         # Warm-up: every worker imports, connects and fills its caches (keys, registry).
         run_wrk(server.url, load, load.warmup, None)
         run_wrk(server.url, load, load.warmup, script, offset=0)
-        trivial = run_wrk(server.url, load, load.seconds, None, meter=meter)
         time.sleep(0.5)  # the warm-up's last requests are committed by now
         before = count_scans(url)
-        verify = run_wrk(server.url, load, load.seconds, script, offset=25_000, meter=meter)
+        # Ping and verify alternate, so that a slow spell of a shared machine weighs on both.
+        trivials, verifies = [], []
+        for n in range(load.rounds):
+            trivials.append(run_wrk(server.url, load, load.round_seconds, None, meter=meter))
+            offset = (n + 1) * codes // (load.rounds + 1)  # rounds apart, and after the warm-up
+            verifies.append(
+                run_wrk(server.url, load, load.round_seconds, script, offset=offset, meter=meter)
+            )
     finally:
         server.stop()
     rows_added = count_scans(url) - before
-    return Measured(name, trivial, verify, rows_added, load.connections)
+    return Measured(name, trivials, verifies, rows_added, load.connections)
 
 
 # --- the databases -----------------------------------------------------------------------------
@@ -445,9 +505,11 @@ def postgres_case(work: Path, args: argparse.Namespace, load: Load) -> Measured:
 def table(results: list[Measured], load: Load, args: argparse.Namespace) -> str:
     lines = [
         f"{args.labels:,} labels in {args.batches} batches, {args.codes:,} distinct codes; "
-        f"{load.worker_model}; wrk -t1 -c{load.connections} -d{load.seconds}s "
-        f"(warm-up {load.warmup}s); every request a new scanner; cpu ms: CPU time per request"
-        " of server + database + wrk; other: cores used meanwhile by processes not ours",
+        f"{load.worker_model}; wrk -t1 -c{load.connections}, {load.rounds} rounds of "
+        f"{load.round_seconds}s per endpoint, ping and verify alternating (warm-up "
+        f"{load.warmup}s); every request a new scanner; req/s: mean of the rounds; p50: median;"
+        " p99: worst round; vs ping: median of the rounds' ratios; cpu ms: CPU time per request"
+        " of server + database + wrk; other: most cores used meanwhile by processes not ours",
         f"{'database':<20}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'cpu ms':>8}{'other':>7}{'vs ping':>9}{'2xx':>9}{'rows +':>9}{'lost':>6}",
     ]
@@ -460,6 +522,11 @@ def table(results: list[Measured], load: Load, args: argparse.Namespace) -> str:
                 + (f"{m.ratio:>9.2f}" if is_verify else f"{'':>9}")
                 + (f"{r.ok:>9,}{m.rows_added:>9,}{r.unrecorded:>6}" if is_verify else "")
             )
+        rounds = ", ".join(
+            f"{t.per_s:,.0f}/{v.per_s:,.0f} = {v.per_s / t.per_s:.3f}"
+            for t, v in zip(m.trivials, m.verifies, strict=True)
+        )
+        lines.append(f"  rounds (ping/verify req/s = ratio): {rounds}")
         busiest = max(m.trivial.other_cores, m.verify.other_cores)
         if busiest > 0.25:
             lines.append(f"  !! other processes used up to {busiest:.2f} cores: figures are low")
@@ -467,7 +534,7 @@ def table(results: list[Measured], load: Load, args: argparse.Namespace) -> str:
             lines.append(f"  !! {m.verify.non_2xx} non-2xx, {m.verify.socket_errors} socket errors")
         lines.append(
             f"  durability: {m.rows_added:,} scan rows for {m.verify.ok:,} 2xx responses "
-            f"(+ up to {m.connections} in flight when wrk stopped): "
+            f"(+ up to {m.in_flight} in flight when wrk stopped): "
             + ("ok" if m.durable else "FAILED")
         )
         parts = ("app", "database", "wrk") if len(m.verify.cpu_split_ms) == 3 else ("app", "wrk")
@@ -513,7 +580,10 @@ def targets(out: dict[str, float | bool]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=12, help="per wrk run (default 12)")
+    parser.add_argument(
+        "--seconds", type=int, default=12, help="per endpoint, over all rounds (default 12)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="ping/verify pairs (default 3)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds per warm-up run")
     parser.add_argument("--labels", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=100)
@@ -528,7 +598,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    load = Load(args.workers, args.threads, args.connections, args.seconds, args.warmup)
+    load = Load(
+        args.workers, args.threads, args.connections, args.seconds, args.warmup, args.rounds
+    )
     databases = args.databases.split(",")
     results: list[Measured] = []
     with tempfile.TemporaryDirectory(prefix="gimark-bench-verify-") as tmp:

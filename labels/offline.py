@@ -26,9 +26,9 @@ from gimark.labels.verification import (
     NOT_OURS,
     UNAUTHORIZED,
     Finding,
-    _key_reasons,
-    _read,
-    _signature_reasons,
+    key_reasons,
+    read_code,
+    signature_reasons,
 )
 from gimark.trace.authorizations import Reason
 
@@ -60,7 +60,7 @@ def check_offline(
     """
     # 1. What was given: a typed serial, one of our codes, or something else.
     try:
-        code, serial = _read(text, bases)
+        code, serial = read_code(text, bases)
     except NotOursError:
         return Finding(NOT_OURS, ("not_ours",))
     except MalformedCodeError:
@@ -74,16 +74,16 @@ def check_offline(
     # 3. The signature, by a key we know. The list was verified with these keys, so a code
     # naming a key they lack was not signed by any key the issuer had at generated_at.
     if code is not None:
-        refused = _signature_reasons(code, keys)
+        refused = signature_reasons(code, keys)
         if refused:
             return Finding(UNAUTHORIZED, refused, serial)
     entry = status.find(serial)
     key = _key_of(code, entry, keys)
     # 4. The batch, the serial and the authorization behind them.
     if entry is None:
-        reasons = ("serial_not_issued", *_key_reasons(key, now))
+        reasons = ("serial_not_issued", *key_reasons(key, now))
         return Finding(UNAUTHORIZED, reasons, serial, typed=code is None, key=key)
-    reasons = _batch_reasons(entry, serial) + _key_reasons(key, entry.approved_at)
+    reasons = _batch_reasons(entry, serial) + key_reasons(key, entry.approved_at)
     reasons += _authorization_reasons(entry)
     outcome = UNAUTHORIZED if reasons else GENUINE
     extra = {BATCH_ID: str(entry.id)}
@@ -108,7 +108,7 @@ def _without_state(code: Code | None, serial: int, keys: PublicKeySet) -> Findin
     # As online with the database away: a bad signature is bad regardless, but the key set may
     # be older than the key that signed a new code, so an unknown key proves nothing.
     if code is not None:
-        refused = _signature_reasons(code, keys)
+        refused = signature_reasons(code, keys)
         if refused and refused != ("unknown_key",):
             return Finding(UNAUTHORIZED, refused, serial)
     return Finding(CANNOT_VERIFY, ("state_unavailable",), serial, typed=code is None)

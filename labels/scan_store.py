@@ -1,31 +1,35 @@
-"""The scan path's SQL: lock and claim, store and log, in as few round trips as each database
-allows.
+"""The scan path's SQL: read a serial's pattern, then write the scan only if the pattern is
+still as read (compare and swap), in as few round trips as each database allows.
 
-Every statement is built once at import: composing a SQLAlchemy statement costs more than
-running it on SQLite. Core tables, not the ORM: the scan path is the hot path. Bind parameters
-are named ``<prefix>_<column>``, since a bind parameter may not share its column's name.
+A scan reads without locking and writes once. The write names the summary's version (its
+``scan_count``, which every shaping scan moves) and stores nothing if another scan of the
+serial came in between; the caller then reads again. Two scans of one serial at the same
+instant are rare (a copied label scanned in two cities still comes minutes apart), so this
+spares every scan a lock held across a round trip and, on PostgreSQL, the BEGIN and COMMIT
+round trips: the write is one statement in autocommit (the summary, the scanner's claim and
+the scan's row, each conditional on the summary's), committed and synced when it returns.
+SQLite takes the same steps as plain statements inside ``BEGIN IMMEDIATE``. Under contention
+:mod:`gimark.labels.scan_locking` takes over: it waits on a row lock instead of retrying.
 
-Lock order: every scan of a serial first locks the serial's summary row (inserting a
-placeholder if there is none, so that there is a row to lock), then claims its scanner in
-``serial_scanners``, whose unique key decides "new scanner" race-free. One order for every
-scan means two scans of a serial never wait on each other crosswise. PostgreSQL does both in
-one statement (the claim reads the locked row, so it cannot run first) and then writes the
-summary and the scan row in one more; SQLite takes four plain statements, and its
-``BEGIN IMMEDIATE`` serializes writers anyway.
+Statements are built once at import and run through :class:`~gimark.core.hot_sql.HotStatement`
+(the scan path is the hot path). Bind parameters are named ``<prefix>_<column>``, since a bind
+parameter may not share its column's name.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Connection,
-    RowMapping,
-    Select,
+    Integer,
     String,
     bindparam,
-    func,
+    exists,
     insert,
     select,
     update,
@@ -35,107 +39,174 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gimark.core.db import Base, UTCDateTime
+from gimark.core.hot_sql import HotStatement
 from gimark.labels.duplicates import SerialSummary, decode_sites, encode_sites
 from gimark.labels.scan_models import ScanRecord, SerialScanner, SerialSummaryRow
+from gimark.labels.verification import State, state_of, state_query
 
-__all__ = ["lock_and_claim", "read_summary", "record"]
+__all__ = [
+    "Seen",
+    "log",
+    "prefixed",
+    "read_state_and_pattern",
+    "read_summary",
+    "store_if_unchanged",
+    "summary_of",
+    "summary_values",
+]
 
-_SCANS: Final = Base.metadata.tables[ScanRecord.__tablename__]
-_SCANNERS: Final = Base.metadata.tables[SerialScanner.__tablename__]
-_SUMMARIES: Final = Base.metadata.tables[SerialSummaryRow.__tablename__]
+SCANS: Final = Base.metadata.tables[ScanRecord.__tablename__]
+SCANNERS: Final = Base.metadata.tables[SerialScanner.__tablename__]
+SUMMARIES: Final = Base.metadata.tables[SerialSummaryRow.__tablename__]
 # What a summary is read with (not the serial: the caller knows it; every column returned
 # costs on every scan).
-_SUMMARY_COLUMNS: Final = tuple(c for c in _SUMMARIES.c if c.name != "serial")
+SUMMARY_COLUMNS: Final = tuple(c for c in SUMMARIES.c if c.name != "serial")
+SCAN_COLUMNS: Final = tuple(c.name for c in SCANS.c if c.name != "id")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A serial's pattern as read before a scan is folded in."""
+
+    summary: SerialSummary | None  # None before its first scan
+    version: int | None  # the summary row's scan_count; None: no row yet
+    scanner_known: bool  # the scanner has scanned this serial before
+
+
+_SERIAL: Final = bindparam("serial", type_=BigInteger())  # the state query's own
+_KNOWN: Final = exists().where(
+    SCANNERS.c.serial == _SERIAL,
+    SCANNERS.c.scanner == bindparam("read_scanner", type_=String()),
+)
+
+
+def _state_and_pattern() -> HotStatement:
+    # The code's state (verification's query) and the serial's pattern in one round trip.
+    state = state_query()
+    one = state.get_final_froms()[0]
+    joined = one.outerjoin(SUMMARIES, SUMMARIES.c.serial == _SERIAL)
+    return HotStatement(
+        state.add_columns(*SUMMARY_COLUMNS, _KNOWN.label("scanner_known")).select_from(joined)
+    )
+
+
+_STATE_AND_PATTERN: Final = _state_and_pattern()
+_READ: Final = HotStatement(select(*SUMMARY_COLUMNS).where(SUMMARIES.c.serial == _SERIAL))
+# Typed: PostgreSQL must know a parameter's type where no column gives it (INSERT … SELECT).
+SUMMARY_VALUES: Final = {
+    c.name: bindparam(f"summary_{c.name}", type_=c.type) for c in SUMMARY_COLUMNS
+}
+SUMMARY_KEY: Final = bindparam("summary_key", type_=BigInteger())
+SCAN_VALUES: Final = {
+    name: bindparam(f"scan_{name}", type_=SCANS.c[name].type) for name in SCAN_COLUMNS
+}
+_CLAIM: Final = bindparam("claim", type_=Boolean())
 _SCANNER: Final = bindparam("claim_scanner", type_=String())
 _AT: Final = bindparam("claim_at", type_=UTCDateTime())
+LOG: Final = insert(SCANS).values(SCAN_VALUES).inline()  # no RETURNING: nobody reads the id
 
 
-def _lock(make: Any, *returning: Any) -> Any:
-    # Insert the placeholder (scan_count 0) or, when the row exists, "update" it to itself:
-    # either way the row is locked until commit and comes back, with no read-then-insert race.
+def _update_if_unchanged() -> Any:
     return (
-        make(_SUMMARIES)
-        .values(serial=bindparam("lock_serial"), scan_count=0)
-        .on_conflict_do_update(
-            index_elements=[_SUMMARIES.c.serial],
-            set_={"scan_count": _SUMMARIES.c.scan_count},
+        update(SUMMARIES)
+        .where(
+            SUMMARIES.c.serial == SUMMARY_KEY,
+            SUMMARIES.c.scan_count == bindparam("version", type_=Integer()),
         )
-        .returning(*returning)
+        .values(SUMMARY_VALUES)
+        .returning(SUMMARIES.c.serial)
     )
 
 
-def _lock_and_claim_pg() -> Select[Any]:
-    locked = _lock(pg_insert, _SUMMARIES.c.serial, *_SUMMARY_COLUMNS).cte("locked")
-    claim = select(locked.c.serial, _SCANNER, _AT)
-    claimed = (
-        pg_insert(_SCANNERS)
-        .from_select(["serial", "scanner", "first_at"], claim)
+def _insert_if_none(make: Any) -> Any:
+    first = make(SUMMARIES).values(serial=SUMMARY_KEY, **SUMMARY_VALUES)
+    return first.on_conflict_do_nothing().returning(SUMMARIES.c.serial)
+
+
+def _store_and_log_pg(stored: Any) -> HotStatement:
+    """One statement: the summary (``stored``), then the claim and the row, each only if
+    the summary was stored; returns a row when it was."""
+    stored = stored.cte("stored")
+    claim = (
+        pg_insert(SCANNERS)
+        .from_select(
+            ["serial", "scanner", "first_at"],
+            select(stored.c.serial, _SCANNER, _AT).where(_CLAIM),
+        )
         .on_conflict_do_nothing()
-        .returning(_SCANNERS.c.serial)  # RETURNING, not rowcount: psycopg says -1 here
         .cte("claimed")
     )
-    is_new = select(func.count()).select_from(claimed).scalar_subquery()
-    return select(*(locked.c[c.name] for c in _SUMMARY_COLUMNS), is_new.label("is_new"))
+    scan_values = select(*(SCAN_VALUES[name].label(name) for name in SCAN_COLUMNS))
+    logged = (
+        insert(SCANS)
+        .from_select(list(SCAN_COLUMNS), scan_values.where(exists(select(stored.c.serial))))
+        .returning(SCANS.c.serial)
+    )
+    return HotStatement(logged.add_cte(stored, claim))
 
 
-_LOCK_AND_CLAIM_PG: Final = _lock_and_claim_pg()
-_LOCK_SQLITE: Final = _lock(sqlite_insert, *_SUMMARY_COLUMNS)
-_CLAIM_SQLITE: Final = (
-    sqlite_insert(_SCANNERS)
-    .values(serial=bindparam("lock_serial"), scanner=_SCANNER, first_at=_AT)
+_UPDATE_AND_LOG_PG: Final = _store_and_log_pg(_update_if_unchanged())
+_INSERT_AND_LOG_PG: Final = _store_and_log_pg(_insert_if_none(pg_insert))
+_UPDATE_SQLITE: Final = HotStatement(_update_if_unchanged())
+_INSERT_SQLITE: Final = HotStatement(_insert_if_none(sqlite_insert))
+_CLAIM_SQLITE: Final = HotStatement(
+    sqlite_insert(SCANNERS)
+    .values(serial=SUMMARY_KEY, scanner=_SCANNER, first_at=_AT)
     .on_conflict_do_nothing()
-    .returning(_SCANNERS.c.serial)
 )
-_READ: Final = select(_SUMMARIES).where(_SUMMARIES.c.serial == bindparam("key"))
-_STORE: Final = (
-    update(_SUMMARIES)
-    .where(_SUMMARIES.c.serial == bindparam("summary_key"))
-    .values({c.name: bindparam(f"summary_{c.name}") for c in _SUMMARIES.c if c.name != "serial"})
-)
-_LOG: Final = (
-    insert(_SCANS)
-    .values({c.name: bindparam(f"scan_{c.name}") for c in _SCANS.c if c.name != "id"})
-    .inline()  # no RETURNING of the new id: nobody reads it
-)
-_STORE_AND_LOG_PG: Final = _LOG.add_cte(_STORE.cte("stored"))
+_LOG_HOT: Final = HotStatement(LOG)
 
 
-def lock_and_claim(
-    conn: Connection, serial: int, scanner: str, now: dt.datetime
-) -> tuple[SerialSummary | None, bool]:
-    """The serial's summary, locked until commit (None before its first scan), and whether
-    ``scanner`` is new to the serial (claimed now, at ``now``)."""
-    values = {"lock_serial": serial, "claim_scanner": scanner, "claim_at": now}
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(_LOCK_AND_CLAIM_PG, values).one()
-        return summary_of(row._mapping), bool(row.is_new)
-    locked = conn.execute(_LOCK_SQLITE, values).one()
-    is_new = conn.execute(_CLAIM_SQLITE, values).first() is not None
-    return summary_of(locked._mapping), is_new
+def read_state_and_pattern(conn: Connection, serial: int, scanner: str) -> tuple[State, Seen]:
+    """The state of ``serial`` (see :func:`~gimark.labels.verification.read_state`), its
+    summary with the summary's version, and whether ``scanner`` has scanned it: one read."""
+    row = _STATE_AND_PATTERN.first(conn, {"serial": serial, "read_scanner": scanner})
+    assert row is not None  # the outer joins always give a row
+    seen = Seen(summary_of(row._asdict()), row.scan_count, bool(row.scanner_known))
+    return state_of(row, serial), seen
 
 
 def read_summary(session: Session | Connection, serial: int) -> SerialSummary | None:
     """The summary without locking (for typed lookups and unsigned codes)."""
-    row = session.execute(_READ, {"key": serial}).first()
-    return None if row is None else summary_of(row._mapping)
+    conn = session.connection() if isinstance(session, Session) else session
+    row = _READ.first(conn, {"serial": serial})
+    return None if row is None else summary_of(row._asdict())
 
 
-def record(conn: Connection, scan: dict[str, Any], serial_summary: SerialSummary | None) -> None:
-    """Write the scan row (``scan``: the columns of ``scans``) and, when the scan shaped it,
-    its serial's new summary."""
-    if serial_summary is None:
-        conn.execute(_LOG, _prefixed("scan", scan))
-        return
-    summary = _prefixed("summary", _summary_values(scan["serial"], serial_summary))
+def store_if_unchanged(
+    conn: Connection, scan: dict[str, Any], summary: SerialSummary, seen: Seen
+) -> bool:
+    """Write the scan row (``scan``: the columns of ``scans``), the serial's new summary and
+    the scanner's claim, if the summary is still as ``seen``; False (nothing written) if
+    another scan of the serial came in between. On PostgreSQL one statement (see
+    :meth:`~gimark.core.db.Database.read_then_write`)."""
+    values = prefixed("scan", scan) | prefixed("summary", summary_values(scan["serial"], summary))
+    values |= {
+        "version": seen.version,
+        "claim": not seen.scanner_known,
+        "claim_scanner": scan["scanner"],
+        "claim_at": scan["at"],
+    }
     if conn.dialect.name == "postgresql":
-        conn.execute(_STORE_AND_LOG_PG, _prefixed("scan", scan) | summary)
-    else:
-        conn.execute(_STORE, summary)
-        conn.execute(_LOG, _prefixed("scan", scan))
+        statement = _INSERT_AND_LOG_PG if seen.version is None else _UPDATE_AND_LOG_PG
+        return bool(statement.rows(conn, values))
+    statement = _INSERT_SQLITE if seen.version is None else _UPDATE_SQLITE
+    if not statement.rows(conn, values):
+        return False
+    if not seen.scanner_known:
+        _CLAIM_SQLITE.rows(conn, values)
+    _LOG_HOT.rows(conn, values)
+    return True
 
 
-def summary_of(values: RowMapping) -> SerialSummary | None:
-    """The summary in a ``serial_summaries`` row; None for a placeholder (no scan yet)."""
+def log(conn: Connection, scan: dict[str, Any]) -> None:
+    """Write the row of a scan that shapes no pattern (unsigned, forged, not ours): one
+    statement."""
+    _LOG_HOT.rows(conn, prefixed("scan", scan))
+
+
+def summary_of(values: Mapping[Any, Any]) -> SerialSummary | None:
+    """The summary in a ``serial_summaries`` row; None for no row or a placeholder."""
     if not values["scan_count"]:
         return None
     return SerialSummary(
@@ -160,7 +231,8 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(part for part in (text or "").split(",") if part)
 
 
-def _summary_values(serial: int, summary: SerialSummary) -> dict[str, Any]:
+def summary_values(serial: int, summary: SerialSummary) -> dict[str, Any]:
+    """The columns of ``serial_summaries`` for ``summary`` (``key``: the serial)."""
     return {
         "key": serial,
         "scan_count": summary.scan_count,
@@ -180,5 +252,6 @@ def _summary_values(serial: int, summary: SerialSummary) -> dict[str, Any]:
     }
 
 
-def _prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+def prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with their names as the statements' bind parameters (``<prefix>_<name>``)."""
     return {f"{prefix}_{name}": value for name, value in values.items()}

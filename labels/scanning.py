@@ -1,19 +1,20 @@
 """A scan, end to end: judge the code, fold the scan into its serial's summary, log it.
 
-One write transaction per scan: the serial's summary is read under a row lock (on
-PostgreSQL; on SQLite one writer at a time holds the database), folded with the scan and
-written back together with the scan's row, so concurrent scans of one code never lose an
-update and no scan is answered without its row committed. :mod:`gimark.labels.scan_store`
-holds the statements and their lock order. Only scans of a validly signed code shape its
-summary: anyone can type a serial or forge a code, and neither may make a genuine label look
-copied.
+A scan reads (the code's state, its serial's pattern), judges, and writes its row together
+with the serial's new summary in one write that succeeds only if no other scan of the serial
+came in between (:mod:`gimark.labels.scan_store`); if one did, it reads and judges again, and
+after a few such collisions it waits on the serial's row lock instead
+(:mod:`gimark.labels.scan_locking`). Either way concurrent scans of one code never lose an
+update and no scan is answered before its row is committed. Only scans of a validly signed
+code shape its summary: anyone can type a serial or forge a code, and neither may make a
+genuine label look copied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +22,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from gimark.core.db import Database
 from gimark.core.errors import DatabaseUnavailableError
 from gimark.labels.duplicates import DetectionConfig, Scan, SerialSummary, assess, verdict_of
-from gimark.labels.scan_store import lock_and_claim, read_summary, record
+from gimark.labels.scan_locking import lock_and_claim, record
+from gimark.labels.scan_store import (
+    Seen,
+    log,
+    read_state_and_pattern,
+    read_summary,
+    store_if_unchanged,
+)
 from gimark.labels.verification import (
     CANNOT_VERIFY,
     GENUINE,
@@ -32,6 +40,10 @@ from gimark.labels.verification import (
 )
 
 __all__ = ["Outcome", "ScanService", "Scanning", "read_summary"]
+
+# Optimistic attempts before a scan queues on its serial's row lock: each collision means
+# another scan of the same serial landed in between, which outside a test is rare.
+OPTIMISTIC_ATTEMPTS: Final = 3
 
 
 @dataclass(frozen=True)
@@ -57,32 +69,90 @@ class Outcome:
     recorded: bool  # False only when the database was away
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A scan judged on what was read: its answer, its row, and the pattern it folds into
+    (None: it shapes none, the row is all it writes)."""
+
+    outcome: Outcome
+    row: dict[str, Any]
+    seen: Seen | None
+
+
 class ScanService:
     """Judges and records scans; one per process (its verifier caches)."""
 
-    def __init__(self, db: Database, bases: tuple[str, ...], config: DetectionConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bases: tuple[str, ...],
+        config: DetectionConfig,
+        optimistic_attempts: int = OPTIMISTIC_ATTEMPTS,
+    ) -> None:
         self.db = db
         self.verifier = Verifier(db, bases)
         self.config = config
+        self.optimistic_attempts = optimistic_attempts  # 0: every scan takes the row lock
 
     def scan(self, text: str, who: Scanning, now: dt.datetime) -> Outcome:
         """Judge ``text`` and record the scan; a database that is away gives cannot_verify."""
         try:
-            if self.db.dialect == "sqlite":
-                # One writer at a time: judge before queuing for the write lock, so that it
-                # is held for the writes alone (the state read is as of a moment earlier).
-                with self.db.reading() as conn:
-                    finding = self.verifier.check(conn, text, now)
-                return self.db.in_transaction(lambda conn: self._record(conn, finding, who, now))
+            for _ in range(self.optimistic_attempts):
+                outcome = self._scan_optimistically(text, who, now)
+                if outcome is not None:
+                    return outcome
             return self.db.in_transaction(
                 lambda conn: self._record(conn, self.verifier.check(conn, text, now), who, now)
             )
         except (SQLAlchemyError, DatabaseUnavailableError):
             return self._offline(text, now)
 
+    def _scan_optimistically(self, text: str, who: Scanning, now: dt.datetime) -> Outcome | None:
+        """Read and judge, then write; None if another scan of the serial was written in
+        between (nothing was written then)."""
+        return self.db.read_then_write(lambda conn: self._judge(conn, text, who, now), self._write)
+
+    def _judge(self, conn: Connection, text: str, who: Scanning, now: dt.datetime) -> _Plan:
+        """What to write for this scan, from the state and the serial's pattern as read now."""
+        given = self.verifier.read(text)
+        seen = None
+        if isinstance(given, Finding):
+            finding = given  # not ours or malformed: nothing to read
+        else:
+            state, seen = read_state_and_pattern(conn, given.serial, who.scanner)
+            finding = self.verifier.judge(conn, given, state, now)
+        if finding.party is None:
+            seen = None  # no batch of ours holds the serial: it has no pattern to show
+        if seen is None or not _shapes_pattern(finding):
+            # A typed serial or a code of a known batch: its history is shown, not changed.
+            verdict = _verdict(finding, ())
+            reasons = finding.reasons if verdict != GENUINE else ()
+            row = _scan_row(finding, verdict, reasons, who, now)
+            summary = None if seen is None else seen.summary
+            return _Plan(Outcome(verdict, reasons, finding, summary, recorded=True), row, None)
+        assert finding.party is not None
+        sales = finding.party.product.sales_region_codes
+        scan = Scan(at=now, scanner=who.scanner, point=who.point, region=who.region)
+        assessment = assess(seen.summary, scan, not seen.scanner_known, sales, self.config)
+        verdict = _verdict(finding, assessment.reasons)
+        reasons = finding.reasons + assessment.reasons if verdict != GENUINE else ()
+        outcome = Outcome(verdict, reasons, finding, assessment.summary, recorded=True)
+        return _Plan(outcome, _scan_row(finding, verdict, reasons, who, now), seen)
+
+    @staticmethod
+    def _write(conn: Connection, plan: _Plan) -> Outcome | None:
+        if plan.seen is None:
+            log(conn, plan.row)
+            return plan.outcome
+        assert plan.outcome.summary is not None
+        if store_if_unchanged(conn, plan.row, plan.outcome.summary, plan.seen):
+            return plan.outcome
+        return None
+
     def _record(
         self, conn: Connection, finding: Finding, who: Scanning, now: dt.datetime
     ) -> Outcome:
+        """The scan under the serial's row lock, in ``conn``'s transaction."""
         summary: SerialSummary | None = None
         duplicate: tuple[str, ...] = ()
         shaped = _shapes_pattern(finding)

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     Connection,
-    Row,
     Select,
     bindparam,
     literal,
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 from gimark.core.db import Database
 from gimark.core.errors import DatabaseUnavailableError
 from gimark.core.generation import StateGeneration
+from gimark.core.hot_sql import HotStatement
 from gimark.keys.errors import UnknownKeyError
 from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
 from gimark.keys.models import KeyStatus
@@ -87,6 +87,23 @@ class Finding:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Given:
+    """What a scanned or typed text is, once read: a code of ours or a typed serial."""
+
+    code: Code | None  # None: a typed serial, no signature shown
+    serial: int
+
+
+@dataclass(frozen=True)
+class State:
+    """What the database says of a serial: the state generation, its batch, whether voided."""
+
+    generation: int
+    batch: BatchInfo | None  # None: no batch holds the serial
+    voided: bool
+
+
 class Verifier:
     """Checks codes against the keys and the database; one per process (it caches)."""
 
@@ -98,37 +115,53 @@ class Verifier:
     def check(self, session: Session | Connection, text: str, now: dt.datetime) -> Finding:
         """Judge ``text`` (a scanned QR text or a typed serial) from the state at ``now``,
         reading it in the transaction of ``session`` (a Session or a Core Connection)."""
-        # 1. What was given: a typed serial, one of our codes, or something else.
+        given = self.read(text)
+        if isinstance(given, Finding):
+            return given
         try:
-            code, serial = _read(text, self.bases)
+            conn = session.connection() if isinstance(session, Session) else session
+            state = read_state(conn, given.serial)
+        except (SQLAlchemyError, DatabaseUnavailableError):
+            return self._without_state(given)
+        return self.judge(conn, given, state, now)
+
+    def read(self, text: str) -> Given | Finding:
+        """1. What was given: a typed serial, one of our codes, or something else (then the
+        finding already: not ours or malformed)."""
+        try:
+            code, serial = read_code(text, self.bases)
         except NotOursError:
             return Finding(NOT_OURS, ("not_ours",))
         except MalformedCodeError:
             return Finding(UNAUTHORIZED, ("malformed",))
         except BadSerialError:
             return Finding(UNAUTHORIZED, ("malformed",), typed=True)
-        # 2. The state generation and the batch that holds the serial, in one read.
+        return Given(code, serial)
+
+    def judge(self, conn: Connection, given: Given, state: State, now: dt.datetime) -> Finding:
+        """Steps 2 to 4 for ``given``, from its ``state`` (read with :func:`read_state`, or
+        by a statement that includes :func:`state_query`); ``conn`` serves the caches."""
+        code, serial, batch = given.code, given.serial, state.batch
+        # 2. The keys of the state generation (cached: one integer comparison).
         try:
-            conn = session.connection() if isinstance(session, Session) else session
-            generation, batch, voided = _state(conn, serial)
-            keys = self.cache.keys(conn, generation)
+            keys = self.cache.keys(conn, state.generation)
         except (SQLAlchemyError, DatabaseUnavailableError):
-            return self._without_state(code, serial)
+            return self._without_state(given)
         # 3. The signature, by a key we know.
         if code is not None:
-            refused = _signature_reasons(code, keys)
+            refused = signature_reasons(code, keys)
             if refused:
                 return Finding(UNAUTHORIZED, refused, serial)
         key = _key_of(code, batch, keys)
         # 4. The batch, the serial and the authorization behind them.
         if batch is None:
-            reasons = ("serial_not_issued", *_key_reasons(key, now))
+            reasons = ("serial_not_issued", *key_reasons(key, now))
             return Finding(UNAUTHORIZED, reasons, serial, typed=code is None, key=key)
         try:
-            party = self.cache.party(conn, generation, batch.enterprise_id, batch.product_id)
+            party = self.cache.party(conn, state.generation, batch.enterprise_id, batch.product_id)
         except (SQLAlchemyError, DatabaseUnavailableError):
-            return self._without_state(code, serial)
-        reasons = _batch_reasons(batch, voided) + _key_reasons(key, batch.approved_at)
+            return self._without_state(given)
+        reasons = _batch_reasons(batch, state.voided) + key_reasons(key, batch.approved_at)
         reasons += _authorization_reasons(party, batch, now)
         outcome = UNAUTHORIZED if reasons else GENUINE
         return Finding(outcome, reasons, serial, code is None, batch, party, key)
@@ -136,24 +169,28 @@ class Verifier:
     def judge_without_state(self, text: str) -> Finding:
         """What can be said with the database away: not ours, malformed, a bad signature by a
         key we know; anything else cannot be verified now."""
-        try:
-            code, serial = _read(text, self.bases)
-        except NotOursError:
-            return Finding(NOT_OURS, ("not_ours",))
-        except (MalformedCodeError, BadSerialError):
-            return Finding(UNAUTHORIZED, ("malformed",))
-        return self._without_state(code, serial)
+        given = self.read(text)
+        if isinstance(given, Finding):
+            return given if given.outcome == NOT_OURS else Finding(UNAUTHORIZED, ("malformed",))
+        return self._without_state(given)
 
-    def _without_state(self, code: Code | None, serial: int) -> Finding:
+    def _without_state(self, given: Given) -> Finding:
         # A bad signature is bad regardless, but nothing else can be said.
-        if code is not None and self.cache.last_keys is not None:
-            refused = _signature_reasons(code, self.cache.last_keys)
+        if given.code is not None and self.cache.last_keys is not None:
+            refused = signature_reasons(given.code, self.cache.last_keys)
             if refused and refused != ("unknown_key",):  # a new key may be unknown to us
-                return Finding(UNAUTHORIZED, refused, serial)
-        return Finding(CANNOT_VERIFY, ("state_unavailable",), serial)
+                return Finding(UNAUTHORIZED, refused, given.serial)
+        return Finding(CANNOT_VERIFY, ("state_unavailable",), given.serial)
 
 
-def _read(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
+def read_code(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
+    """The code in a scanned text (None for a typed serial) and its serial.
+
+    Raises:
+        NotOursError: not a code of ours (another site's URL, random text).
+        MalformedCodeError: our base URL, but not a well-formed code.
+        BadSerialError: a typed serial whose check character is wrong.
+    """
     # An ASCII text with a "/" (every scanned URL) is never a typed serial: "/" is neither a
     # separator nor a serial symbol. Deciding that here spares normalizing the whole URL
     # character by character on every scan.
@@ -172,9 +209,11 @@ _HOLDER: Final = _BATCHES.alias("holder")
 _BATCH_FIELDS: Final = tuple(f.name for f in fields(BatchInfo))
 
 
-def _state_query() -> Select[Any]:
+def state_query() -> Select[Any]:
     """Generation, batch and voided range of ``:serial`` in one statement (one round trip):
-    each part is one index step, as the separate queries were."""
+    each part is one index step, as the separate queries were. Its FROM starts with a
+    one-row subquery, so it gives a row for any serial and a caller may outer-join more
+    of the serial's rows to it (:func:`state_of` reads the state part)."""
     generation = select(_GENERATION.c.value).where(_GENERATION.c.name == "state").scalar_subquery()
     holder = (
         select(_HOLDER.c.id)
@@ -196,23 +235,31 @@ def _state_query() -> Select[Any]:
     ).select_from(_ONE.outerjoin(_BATCHES, _BATCHES.c.id == holder))
 
 
-_STATE: Final = _state_query()
+_STATE: Final = HotStatement(state_query())
 
 
-def _state(conn: Connection, serial: int) -> tuple[int, BatchInfo | None, bool]:
-    row = conn.execute(_STATE, {"serial": serial}).one()
+def read_state(conn: Connection, serial: int) -> State:
+    """The state of ``serial``, in one statement."""
+    row = _STATE.first(conn, {"serial": serial})
+    assert row is not None  # the outer join always gives a row
+    return state_of(row, serial)
+
+
+def state_of(row: Any, serial: int) -> State:
+    """The state in a row of :func:`state_query` (attributes named as its columns)."""
     generation = row.generation or 0
     if row.id is None or row.serial_last is None or row.serial_last < serial:
-        return generation, None, False
-    return generation, _batch_info(row), row.last_voided is not None and row.last_voided >= serial
+        return State(generation, None, False)
+    voided = row.last_voided is not None and row.last_voided >= serial
+    return State(generation, _batch_info(row), voided)
 
 
-def _batch_info(row: Row[Any]) -> BatchInfo:
-    values = row._mapping
-    return BatchInfo(**{name: values[name] for name in _BATCH_FIELDS})
+def _batch_info(row: Any) -> BatchInfo:
+    return BatchInfo(*(getattr(row, name) for name in _BATCH_FIELDS))
 
 
-def _signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
+def signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
+    """Why the signature of ``code`` is refused by ``keys`` (empty: it is good)."""
     try:
         verify(code, keys)
     except UnknownKeyError:
@@ -231,7 +278,9 @@ def _key_of(code: Code | None, batch: BatchInfo | None, keys: PublicKeySet) -> P
     return None
 
 
-def _key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
+def key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
+    """``key_compromised`` if ``key`` was compromised before ``signed_at`` (or it is unknown
+    when the code was signed)."""
     if key is None or key.status is not KeyStatus.COMPROMISED:
         return ()
     # Codes signed before the compromise stay good; "when" is when the batch was bound to

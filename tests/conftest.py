@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
+import gimark.core.db
 from gimark.core.db import Database
 from gimark.core.migrate import upgrade
 from gimark.core.pgcluster import Cluster, ClusterUnavailable, start_cluster
@@ -90,6 +92,30 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         yield from _fresh_postgres(request.getfixturevalue("pg_cluster"))
     else:
         yield from _fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
+
+
+@pytest.fixture
+def server_restart(db: Database, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Kill every connection of ``db``'s pools, as a restart of the server would.
+
+    Pooled connections are not pinged before use in the test, so the next statement on each
+    finds it dead. PostgreSQL only.
+    """
+    if db.dialect != "postgresql":
+        pytest.skip("only a server connection can die in the pool")
+    monkeypatch.setattr(gimark.core.db, "IDLE_BEFORE_PING", 3600.0)
+
+    def restart() -> None:
+        url = db.engine.url
+        with psycopg.connect(
+            host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+        ) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+    return restart
 
 
 @pytest.fixture

@@ -1,22 +1,27 @@
 """The hot path's transactions: retried when a pooled connection died, SQLite writers queued,
-reads that do not wait for the writer, and the SQLite durability setting."""
+reads that do not wait for the writer, read-then-write with a compare and swap, and the
+SQLite durability setting."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Connection, text
 
-import gimark.core.db
 from gimark.core.db import Database
 from gimark.core.errors import ConfigurationError, DatabaseUnavailableError
 
 # A counter row of its own in the one-row-per-name generation table.
 COUNT = text("SELECT value FROM state_generation WHERE name = 'test'")
 BUMP = text("UPDATE state_generation SET value = value + 1 WHERE name = 'test'")
+# One statement, as read_then_write's write must be on PostgreSQL.
+SWAP = text(
+    "UPDATE state_generation SET value = value + 1 WHERE name = 'test' AND value = :seen"
+    " RETURNING value"
+)
 
 
 def seed(db: Database) -> None:
@@ -34,6 +39,14 @@ def bump(conn: Connection) -> int:
     return int(conn.execute(COUNT).scalar_one())
 
 
+def in_threads(threads: int, work: Callable[[], None]) -> None:
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
 def test_work_commits_once_and_a_failure_rolls_back(db: Database) -> None:
     seed(db)
     assert db.in_transaction(bump) == 1
@@ -48,18 +61,10 @@ def test_work_commits_once_and_a_failure_rolls_back(db: Database) -> None:
 
 
 def test_a_connection_that_died_in_the_pool_is_replaced_without_losing_the_work(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, server_restart: Callable[[], None]
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("only a server connection can die in the pool")
-    monkeypatch.setattr(gimark.core.db, "IDLE_BEFORE_PING", 3600.0)  # never ping: it dies in use
     seed(db)
-    pid = db.in_transaction(lambda conn: conn.execute(text("SELECT pg_backend_pid()")).scalar())
-    url = db.engine.url
-    with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    server_restart()
     attempts = []
 
     def counted(conn: Connection) -> int:
@@ -67,7 +72,57 @@ def test_a_connection_that_died_in_the_pool_is_replaced_without_losing_the_work(
         return bump(conn)
 
     assert db.in_transaction(counted) == 1
+    db.dispose()  # the count's own pooled connection died too
     assert (len(attempts), count(db)) == (2, 1)
+
+
+def increment_if_unchanged(conn: Connection, seen: int) -> bool:
+    return conn.execute(SWAP, {"seen": seen}).first() is not None
+
+
+def test_read_then_write_writes_what_was_decided_from_the_read(db: Database) -> None:
+    seed(db)
+    read_value = lambda conn: int(conn.execute(COUNT).scalar_one())  # noqa: E731
+    assert db.read_then_write(read_value, increment_if_unchanged) is True
+    assert count(db) == 1
+    assert db.read_then_write(lambda conn: 0, increment_if_unchanged) is False  # stale: no write
+    assert count(db) == 1
+
+
+def test_compare_and_swap_writers_lose_nothing(db: Database) -> None:
+    seed(db)
+    threads, per_thread = 8, 10
+
+    def work() -> None:
+        for _ in range(per_thread):
+            while not db.read_then_write(
+                lambda conn: int(conn.execute(COUNT).scalar_one()), increment_if_unchanged
+            ):
+                pass  # another writer came in between: read again
+
+    in_threads(threads, work)
+    assert count(db) == threads * per_thread
+
+
+def test_read_then_write_reads_again_after_a_restart_and_writes_once(
+    db: Database, server_restart: Callable[[], None]
+) -> None:
+    seed(db)
+    db.read_then_write(lambda conn: int(conn.execute(COUNT).scalar_one()), lambda c, v: None)
+    server_restart()
+    reads, writes = [], []
+
+    def read(conn: Connection) -> int:
+        reads.append(1)
+        return int(conn.execute(COUNT).scalar_one())
+
+    def write(conn: Connection, seen: int) -> bool:
+        writes.append(1)
+        return increment_if_unchanged(conn, seen)
+
+    assert db.read_then_write(read, write) is True
+    db.dispose()  # the count's own pooled connection died too
+    assert (len(reads), len(writes), count(db)) == (2, 1, 1)
 
 
 def test_a_database_that_is_away_is_unavailable() -> None:
@@ -89,11 +144,7 @@ def test_concurrent_writers_on_sqlite_queue_and_lose_nothing(db: Database) -> No
         for _ in range(per_thread):
             db.in_transaction(bump)
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    in_threads(threads, work)
     assert count(db) == threads * per_thread
 
 

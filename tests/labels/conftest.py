@@ -1,4 +1,5 @@
-"""Fixtures for batch tests: an authorized enterprise, a printer, a signing key, batches."""
+"""Fixtures for batch tests: an authorized enterprise, a printer, a signing key, batches;
+and for the scan path's statements: scan rows, summaries and counts."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gimark.core.db import Database
+from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
 from gimark.labels import batches, ledger
 from gimark.labels.allocation import next_serial
+from gimark.labels.duplicates import SerialSummary
 from gimark.labels.models import Batch, BatchEvent, BatchStatus, VoidedRange
+from gimark.labels.scan_models import ScanRecord, SerialScanner
 
 ADMIN = "admin:test"
 PRINTER = "printer:test"
@@ -150,3 +153,53 @@ def snapshot(db: Database) -> Callable[[], Snapshot]:
             )
 
     return take
+
+
+ScanRow = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def scan_row() -> ScanRow:
+    """A row of ``scans`` (the columns the scan path writes) for ``serial``."""
+
+    def make(serial: int | None, verdict: str = "genuine", scanner: str = "shop") -> dict[str, Any]:
+        return {
+            "at": utcnow(),
+            "serial": serial,
+            "typed": False,
+            "verdict": verdict,
+            "reasons": "",
+            "scanner": scanner,
+            "region": "430981",
+            "lat": None,
+            "lon": None,
+            "place_source": "ip",
+            "ua_family": "other",
+            "ip_hash": None,
+        }
+
+    return make
+
+
+@pytest.fixture
+def scanned_once() -> Callable[[str], SerialSummary]:
+    """The summary of a serial after one scan by ``scanner``."""
+
+    def make(scanner: str) -> SerialSummary:
+        now = utcnow()
+        return SerialSummary(1, 1, now, "430981", now, scanner, "430981")
+
+    return make
+
+
+@pytest.fixture
+def scan_counts(db: Database) -> Callable[[], tuple[int, int]]:
+    """(rows in ``scans``, rows in ``serial_scanners``)."""
+
+    def count() -> tuple[int, int]:
+        with db.session() as s:
+            scans = s.scalar(select(func.count()).select_from(ScanRecord)) or 0
+            scanners = s.scalar(select(func.count()).select_from(SerialScanner)) or 0
+        return scans, scanners
+
+    return count

@@ -1,131 +1,127 @@
-"""The scan path's statements on both databases: lock and claim, store and log; and a scan
-whose pooled connection died in the pool is still recorded once."""
+"""The scan path's statements on both databases: one read of the state and the pattern, and a
+write that lands only if the pattern is still as read (compare and swap)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 
-import psycopg
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-import gimark.core.db
 from gimark.core.db import Database, utcnow
-from gimark.core.settings import Settings
-from gimark.keys import services as keys
-from gimark.labels import batches
-from gimark.labels.codes import encode_url, sign_code
-from gimark.labels.duplicates import DetectionConfig, SerialSummary
+from gimark.labels.batches import get_batch
+from gimark.labels.duplicates import SerialSummary
 from gimark.labels.models import BatchStatus
-from gimark.labels.scan_models import ScanRecord, SerialScanner
-from gimark.labels.scan_store import lock_and_claim, read_summary, record
-from gimark.labels.scanning import Scanning, ScanService
+from gimark.labels.scan_locking import lock_and_claim
+from gimark.labels.scan_store import (
+    Seen,
+    log,
+    read_state_and_pattern,
+    read_summary,
+    store_if_unchanged,
+)
+from gimark.labels.verification import State
 
-BASE = Settings().base_url
 SERIAL = 42
+Row = Callable[..., dict[str, object]]
 
 
-def row(serial: int | None, verdict: str = "genuine") -> dict[str, object]:
-    return {
-        "at": utcnow(),
-        "serial": serial,
-        "typed": False,
-        "verdict": verdict,
-        "reasons": "",
-        "scanner": "shop",
-        "region": "430981",
-        "lat": None,
-        "lon": None,
-        "place_source": "ip",
-        "ua_family": "other",
-        "ip_hash": None,
-    }
+@dataclass(frozen=True)
+class Scans:
+    """The tests' makers: a scan row, a summary after one scan, and the row counts."""
+
+    row: Row
+    once: Callable[[str], SerialSummary]
+    counts: Callable[[], tuple[int, int]]
 
 
-def summary_after_one_scan(scanner: str) -> SerialSummary:
-    now = utcnow()
-    return SerialSummary(
-        scan_count=1,
-        scanner_count=1,
-        first_at=now,
-        first_region="430981",
-        last_at=now,
-        last_scanner=scanner,
-        last_region="430981",
-        outside_scanners=0,
-        outside_provinces=(),
-        travel_conflicts=0,
-        site_count=0,
-        sites=(),
-        reasons=(),
-        flagged_at=None,
-    )
+@pytest.fixture
+def scans(
+    scan_row: Row,
+    scanned_once: Callable[[str], SerialSummary],
+    scan_counts: Callable[[], tuple[int, int]],
+) -> Scans:
+    return Scans(scan_row, scanned_once, scan_counts)
 
 
-def counts(db: Database) -> tuple[int, int]:
-    with db.session() as s:
-        scans = s.scalar(select(func.count()).select_from(ScanRecord)) or 0
-        scanners = s.scalar(select(func.count()).select_from(SerialScanner)) or 0
-    return scans, scanners
-
-
-def test_the_first_scan_finds_a_placeholder_and_claims_its_scanner(db: Database) -> None:
-    now = utcnow()
-    before, is_new = db.in_transaction(lambda conn: lock_and_claim(conn, SERIAL, "a", now))
-    assert (before, is_new) == (None, True)
-    again = db.in_transaction(lambda conn: lock_and_claim(conn, SERIAL, "a", now))
-    assert again == (None, False)  # a placeholder is no scan; the scanner is known now
-    other = db.in_transaction(lambda conn: lock_and_claim(conn, SERIAL, "b", now))
-    assert other == (None, True)
-
-
-def test_record_writes_the_summary_and_the_row_together(db: Database) -> None:
-    now = utcnow()
-    stored = summary_after_one_scan("a")
-
-    def scan(conn: Connection) -> None:
-        lock_and_claim(conn, SERIAL, "a", now)
-        record(conn, row(SERIAL), stored)
-
-    db.in_transaction(scan)
+def seen(db: Database, serial: int = SERIAL, scanner: str = "a") -> tuple[State, Seen]:
     with db.reading() as conn:
-        assert read_summary(conn, SERIAL) == stored
-    assert counts(db) == (1, 1)
+        return read_state_and_pattern(conn, serial, scanner)
 
 
-def test_a_scan_that_shapes_nothing_writes_only_its_row(db: Database) -> None:
-    db.in_transaction(lambda conn: record(conn, row(None, "not_ours"), None))
-    with db.reading() as conn:
-        assert read_summary(conn, SERIAL) is None
-    assert counts(db) == (1, 0)
+def store(db: Database, row: dict[str, object], summary: SerialSummary, before: Seen) -> bool:
+    return db.in_transaction(lambda conn: store_if_unchanged(conn, row, summary, before))
 
 
-def test_a_scan_on_a_connection_that_died_in_the_pool_is_recorded_once(
-    db: Database,
-    settings: Settings,
-    make_batch: Callable[..., int],
-    monkeypatch: pytest.MonkeyPatch,
+def test_an_unscanned_serial_has_no_summary_and_no_version(db: Database) -> None:
+    state, pattern = seen(db)
+    assert state.batch is None  # no batch holds serial 42 here
+    assert pattern == Seen(summary=None, version=None, scanner_known=False)
+
+
+def test_the_state_read_with_the_pattern_is_the_verifiers(
+    db: Database, make_batch: Callable[..., int]
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("only a server connection can die in the pool")
-    monkeypatch.setattr(gimark.core.db, "IDLE_BEFORE_PING", 3600.0)  # never ping: it dies in use
-    batch_id = make_batch(status=BatchStatus.DELIVERED)
-    assert settings.key_passphrase is not None
+    batch_id = make_batch(quantity=5, status=BatchStatus.DELIVERED)
     with db.session() as s:
-        serial = batches.get_batch(s, batch_id).serial_first
-        signer = keys.load_signer(s, settings, settings.key_passphrase)
-    assert serial is not None
-    code = encode_url(sign_code(signer, serial), BASE)
-    service = ScanService(db, (BASE,), DetectionConfig())
-    who = Scanning(scanner="household-1", region="430981", place_source="ip")
-    assert service.scan(code, who, utcnow()).recorded
-    pid = db.in_transaction(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
-    url = db.engine.url
-    with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    again = service.scan(code, who, utcnow())
-    assert (again.verdict, again.recorded) == ("genuine", True)
-    assert again.summary is not None and again.summary.scan_count == 2
-    assert counts(db) == (2, 1)
+        first = get_batch(s, batch_id).serial_first
+    assert first is not None
+    state, _ = seen(db, first)
+    assert state.batch is not None and state.batch.id == batch_id
+    assert (state.batch.status, state.voided) == (BatchStatus.DELIVERED, False)
+
+
+def test_a_write_lands_when_nobody_came_in_between(db: Database, scans: Scans) -> None:
+    _, before = seen(db)
+    stored = scans.once("a")
+    assert store(db, scans.row(SERIAL, scanner="a"), stored, before)
+    _, after = seen(db)
+    assert after == Seen(stored, version=1, scanner_known=True)
+    assert scans.counts() == (1, 1)
+
+
+def test_a_stale_write_writes_nothing(db: Database, scans: Scans) -> None:
+    _, before = seen(db)
+    assert store(db, scans.row(SERIAL, scanner="a"), scans.once("a"), before)
+    # A second scan that read before the first one landed: its version is gone.
+    assert not store(db, scans.row(SERIAL, scanner="b"), scans.once("b"), before)
+    _, current = seen(db, scanner="b")
+    twice = dataclasses.replace(scans.once("b"), scan_count=2, scanner_count=2)
+    assert store(db, scans.row(SERIAL, scanner="b"), twice, current)
+    _, last = seen(db, scanner="b")
+    assert (last.version, last.scanner_known) == (2, True)
+    assert scans.counts() == (2, 2)
+
+
+def test_a_known_scanner_is_not_claimed_again(db: Database, scans: Scans) -> None:
+    _, before = seen(db)
+    assert store(db, scans.row(SERIAL, scanner="a"), scans.once("a"), before)
+    _, again = seen(db)
+    assert again.scanner_known
+    rescan = dataclasses.replace(scans.once("a"), scan_count=2)
+    assert store(db, scans.row(SERIAL, scanner="a"), rescan, again)
+    assert scans.counts() == (2, 1)
+
+
+def test_a_placeholder_of_the_locking_path_is_version_zero(db: Database, scans: Scans) -> None:
+    now = utcnow()
+
+    def abandoned(conn: Connection) -> None:
+        lock_and_claim(conn, SERIAL, "a", now)  # a locked scan that stored no summary
+
+    db.in_transaction(abandoned)
+    _, before = seen(db)
+    assert before == Seen(summary=None, version=0, scanner_known=True)
+    assert store(db, scans.row(SERIAL, scanner="a"), scans.once("a"), before)
+    with db.reading() as conn:
+        summary = read_summary(conn, SERIAL)
+    assert summary is not None and summary.scan_count == 1
+    assert scans.counts() == (1, 1)
+
+
+def test_a_scan_that_shapes_nothing_writes_only_its_row(db: Database, scans: Scans) -> None:
+    db.in_transaction(lambda conn: log(conn, scans.row(None, "not_ours")))
+    assert seen(db)[1].version is None
+    assert scans.counts() == (1, 0)

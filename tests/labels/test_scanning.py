@@ -17,7 +17,7 @@ from gimark.labels.codes import encode_url, sign_code
 from gimark.labels.duplicates import DetectionConfig
 from gimark.labels.models import BatchStatus
 from gimark.labels.scan_models import ScanRecord, SerialScanner
-from gimark.labels.scanning import Scanning, ScanService
+from gimark.labels.scanning import OPTIMISTIC_ATTEMPTS, Scanning, ScanService
 from gimark.labels.serials import format_serial
 
 BASE = Settings().base_url
@@ -99,6 +99,18 @@ def test_not_ours_is_an_answer_and_is_logged(db: Database, service: ScanService)
     assert scans_logged(db) == 1
 
 
+def test_a_scan_after_a_server_restart_is_recorded_once(
+    db: Database, service: ScanService, genuine_code: str, server_restart: Callable[[], None]
+) -> None:
+    assert service.scan(genuine_code, HOME, utcnow()).recorded
+    server_restart()
+    again = service.scan(genuine_code, HOME, utcnow())
+    assert (again.verdict, again.recorded) == ("genuine", True)
+    assert again.summary is not None and again.summary.scan_count == 2
+    db.dispose()  # the count's own pooled connection died too
+    assert scans_logged(db) == 2
+
+
 def test_a_database_that_is_away_says_cannot_verify(genuine_code: str) -> None:
     from gimark.core.pgcluster import free_port
 
@@ -112,9 +124,11 @@ def test_a_database_that_is_away_says_cannot_verify(genuine_code: str) -> None:
     gone.dispose()
 
 
+@pytest.mark.parametrize("attempts", [OPTIMISTIC_ATTEMPTS, 0], ids=["optimistic", "locking"])
 def test_concurrent_scans_of_one_code_lose_no_update(
-    db: Database, service: ScanService, genuine_code: str
+    db: Database, genuine_code: str, attempts: int
 ) -> None:
+    service = ScanService(db, (BASE,), DetectionConfig(), optimistic_attempts=attempts)
     threads, per_thread = 8, 5
     start = threading.Barrier(threads)
     now = utcnow()

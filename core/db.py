@@ -90,9 +90,10 @@ R = TypeVar("R")
 IDLE_BEFORE_PING = 1.0  # seconds: a pooled connection idle this long is pinged before use
 _LAST_CHECKIN = "gimark_last_checkin"  # in the pool's record of a connection
 _READ_ONLY = "gimark_read_only"  # execution option of Database.reading
-# PRAGMA synchronous in WAL mode: NORMAL (the default) syncs the WAL at checkpoints, so a
-# commit survives a crash of the application but the last ones may be lost on power loss;
-# FULL (``?synchronous=full`` on the URL) syncs the WAL at every commit.
+# PRAGMA synchronous in WAL mode: FULL (the default) syncs the WAL at every commit, so a scan
+# that was answered survives a power loss, as on PostgreSQL with synchronous_commit on.
+# ``?synchronous=normal`` on the URL syncs at checkpoints only: a commit survives a crash of
+# the application but the last ones may be lost on power loss (for demos and tests).
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 
 
@@ -174,7 +175,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         parsed = make_url(url)
-        synchronous = parsed.query.get("synchronous", "normal")
+        synchronous = parsed.query.get("synchronous", "full")
         if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
             raise ConfigurationError(
                 detail=f"synchronous= must be one of {', '.join(_SYNCHRONOUS)}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gimark.core.db import Base, UTCDateTime, utcnow, value_enum
@@ -41,7 +41,9 @@ class ScanRecord(Base):
 
     __table_args__ = (
         Index("ix_scans_serial_at", "serial", "at"),
-        Index("ix_scans_at", "at"),
+        # The log only grows, in time order: on PostgreSQL a BRIN index finds a time range
+        # as well and costs next to nothing per insert (SQLite has none: a B-tree there).
+        Index("ix_scans_at", "at", postgresql_using="brin"),
     )
 
 
@@ -74,7 +76,18 @@ class SerialSummaryRow(Base):
     site_count: Mapped[int] = mapped_column(Integer, default=0)
     sites: Mapped[str] = mapped_column(Text, default="[]")  # JSON, see duplicates.encode_sites
     reasons: Mapped[str] = mapped_column(String(100), default="")  # comma-separated, sticky
-    flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Few serials are ever flagged: only they are indexed, and a scan of an unflagged
+        # serial writes no index entry for it.
+        Index(
+            "ix_serial_summaries_flagged_at",
+            "flagged_at",
+            postgresql_where=text("flagged_at IS NOT NULL"),
+            sqlite_where=text("flagged_at IS NOT NULL"),
+        ),
+    )
 
 
 class ReportStatus(enum.StrEnum):

@@ -8,6 +8,7 @@ records the scan. The steps are numbered as in ``docs/verification.md``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
@@ -300,9 +301,15 @@ def _batch_reasons(batch: BatchInfo, voided: bool) -> tuple[str, ...]:
 
 
 def _authorization_reasons(party: Party, batch: BatchInfo, now: dt.datetime) -> tuple[str, ...]:
-    issued = batch.approved_at or batch.requested_at
-    at_issue = judge(party.authorizations, party.enterprise, issued).reason
+    at_issue = _at_issue(party, batch.approved_at or batch.requested_at)
     if at_issue is not Reason.AUTHORIZED:
         return (str(at_issue),)  # "not_authorized" extends the contract's reason codes
     now_reason = judge(party.authorizations, party.enterprise, now).reason
     return (str(now_reason),) if now_reason in _NOW_REASONS else ()
+
+
+# What the authorization said when a batch was issued never changes for a party (a party
+# lives for one state generation): judged once per batch, not on every scan of its labels.
+@functools.lru_cache(maxsize=1024)
+def _at_issue(party: Party, issued: dt.datetime) -> Reason:
+    return judge(party.authorizations, party.enterprise, issued).reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from gimark.labels.reasons import reason_json, verdict_json
@@ -34,8 +35,8 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "serial": format_serial(serial) if serial is not None else None,
         "serial_number": serial,
         "typed": finding.typed,
-        "product": _product(finding.party),
-        "enterprise": _enterprise(finding.party),
+        "product": None if finding.party is None else _product(finding.party),
+        "enterprise": None if finding.party is None else _enterprise(finding.party),
         "batch": _batch(outcome),
         "scans": _scans(outcome),
         "trace": [],  # origin trace events: none recorded yet for any batch
@@ -43,9 +44,10 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _product(party: Party | None) -> dict[str, Any] | None:
-    if party is None:
-        return None
+# A party (product, enterprise) lives for one state generation and shows the same on every
+# scan of its labels: its JSON is built once. The callers only serialize it.
+@functools.lru_cache(maxsize=256)
+def _product(party: Party) -> dict[str, Any]:
     product = party.product
     return {
         "id": product.id,
@@ -58,9 +60,8 @@ def _product(party: Party | None) -> dict[str, Any] | None:
     }
 
 
-def _enterprise(party: Party | None) -> dict[str, Any] | None:
-    if party is None:
-        return None
+@functools.lru_cache(maxsize=256)
+def _enterprise(party: Party) -> dict[str, Any]:
     return {"name": party.enterprise.name, "uscc": party.enterprise.uscc}
 
 

@@ -170,8 +170,8 @@ def test_a_read_does_not_wait_for_the_sqlite_writer(db: Database) -> None:
     assert count(db) == 1
 
 
-@pytest.mark.parametrize(("option", "expected"), [("", 1), ("?synchronous=full", 2)])
-def test_sqlite_synchronous_is_normal_unless_the_url_asks_for_full(
+@pytest.mark.parametrize(("option", "expected"), [("", 2), ("?synchronous=normal", 1)])
+def test_sqlite_syncs_every_commit_unless_the_url_asks_for_normal(
     tmp_path: Path, option: str, expected: int
 ) -> None:
     database = Database(f"sqlite:///{tmp_path / 'gimark.sqlite3'}{option}")

@@ -30,3 +30,16 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_the_scan_log_indexes_cost_little_per_scan(db: Database) -> None:
+    if db.dialect == "postgresql":
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN ({})"
+    else:
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({})"
+    names = "'ix_scans_at', 'ix_serial_summaries_flagged_at'"
+    with db.reading() as conn:
+        definitions = {name: sql for name, sql in conn.exec_driver_sql(query.format(names))}
+    assert "flagged_at IS NOT NULL" in definitions["ix_serial_summaries_flagged_at"]
+    if db.dialect == "postgresql":
+        assert "USING brin" in definitions["ix_scans_at"]

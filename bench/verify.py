@@ -33,7 +33,8 @@ the verify run and again after the server has stopped; the increase must be at l
 number of 2xx responses wrk received and at most that plus the requests still in flight
 when wrk stopped (one per connection and round: the server finishes and records them, wrk
 no longer counts them). The Lua script also counts responses that say ``"recorded": false`` (a scan
-answered without being written); there must be none. PostgreSQL runs with fsync and
+answered without being written); there must be none. PostgreSQL (a fresh cluster on this
+machine, reached over its Unix socket as a server on the same machine is) runs with fsync and
 synchronous_commit on (a commit returns after its WAL is flushed); SQLite runs in WAL mode
 with ``synchronous=FULL`` (gimark's default: the WAL is synced at every commit), and, for
 comparison, with ``synchronous=NORMAL`` (``?synchronous=normal`` on the database URL: a commit
@@ -488,14 +489,16 @@ def postgres_case(work: Path, args: argparse.Namespace, load: Load) -> Measured:
         home = work / "postgresql"
         settings = Settings(
             home=home,
-            database_url=cluster.url("gimark_bench"),
+            database_url=cluster.socket_url("gimark_bench"),
             base_url=BASE_URL,
             key_passphrase=PASSPHRASE,
         )
         paths = set_up(settings, args.labels, args.batches, args.codes)
         postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
         measured = measure("postgresql", settings, paths, load, work, postmaster)
-        measured.notes.append(", ".join(f"{n}={v}" for n, v in settings_rows))
+        measured.notes.append(
+            "over the Unix socket; " + ", ".join(f"{n}={v}" for n, v in settings_rows)
+        )
         return measured
     finally:
         cluster.stop()

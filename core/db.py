@@ -263,6 +263,22 @@ class Database:
                 transaction.commit()
                 return result
 
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` as one write, committed when it returns, with no round trip spent
+        on the transaction: on PostgreSQL in autocommit, so ``work`` must run one statement
+        (its own transaction); on SQLite in ``BEGIN IMMEDIATE`` after queuing on the
+        writers' lock (see :meth:`in_transaction`). Never run twice: a failure may come after
+        the server committed, and only the caller can tell whether it did.
+
+        Raises:
+            DatabaseUnavailableError: the database could not be reached or failed operationally.
+        """
+        with _unavailable_as_error(), self._autocommit.connect() as conn:
+            if self.dialect == "postgresql":
+                return work(conn)
+            with _queued(self._writers), conn.begin():
+                return work(conn)
+
     def read_then_write(
         self, read: Callable[[Connection], R], write: Callable[[Connection, R], T]
     ) -> T:

@@ -27,6 +27,10 @@ class Party:
     authorizations: tuple[Authorization, ...]  # of this pair, with their histories loaded
 
 
+class NotCachedError(LookupError):
+    """Asked of the cache alone (no connection to load with), and it does not hold it."""
+
+
 class RegistryCache:
     """Keys and (enterprise, product) pairs, valid for one state generation."""
 
@@ -43,18 +47,29 @@ class RegistryCache:
         away (a key added since then may be missing: callers must not call it forged)."""
         return self._last_keys
 
+    @property
+    def generation(self) -> int:
+        """The generation the cache holds (-1 before the first read)."""
+        return self._generation
+
     def _sync(self, generation: int) -> None:
         if generation != self._generation:
             self._generation = generation
             self._keys = None
             self._parties = {}
 
-    def keys(self, session: Session | Connection, generation: int) -> PublicKeySet:
-        """The verifying keys of ``generation``."""
+    def keys(self, session: Session | Connection | None, generation: int) -> PublicKeySet:
+        """The verifying keys of ``generation``, loaded through ``session`` if not cached.
+
+        Raises:
+            NotCachedError: not cached, and ``session`` is None.
+        """
         with self._lock:
             self._sync(generation)
             if self._keys is not None:
                 return self._keys
+        if session is None:
+            raise NotCachedError("keys")
         with _loader(session) as loader:
             keys = public_key_set(loader)
         with self._lock:
@@ -64,14 +79,25 @@ class RegistryCache:
         return keys
 
     def party(
-        self, session: Session | Connection, generation: int, enterprise_id: int, product_id: int
+        self,
+        session: Session | Connection | None,
+        generation: int,
+        enterprise_id: int,
+        product_id: int,
     ) -> Party:
-        """The pair with everything needed to judge its authorization at any instant."""
+        """The pair with everything needed to judge its authorization at any instant, loaded
+        through ``session`` if not cached.
+
+        Raises:
+            NotCachedError: not cached, and ``session`` is None.
+        """
         with self._lock:
             self._sync(generation)
             found = self._parties.get((enterprise_id, product_id))
         if found is not None:
             return found
+        if session is None:
+            raise NotCachedError("party")
         with _loader(session) as loader:
             party = _load_party(loader, enterprise_id, product_id)
         with self._lock:

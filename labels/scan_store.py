@@ -27,10 +27,12 @@ from sqlalchemy import (
     Boolean,
     Connection,
     Integer,
+    Select,
     String,
     bindparam,
     exists,
     insert,
+    literal,
     select,
     update,
 )
@@ -42,14 +44,18 @@ from gimark.core.db import Base, UTCDateTime
 from gimark.core.hot_sql import HotStatement
 from gimark.labels.duplicates import SerialSummary, decode_sites, encode_sites
 from gimark.labels.scan_models import ScanRecord, SerialScanner, SerialSummaryRow
-from gimark.labels.verification import State, state_of, state_query
+from gimark.labels.scan_state import State, state_of, state_query
 
 __all__ = [
     "Seen",
     "log",
+    "pattern_query",
     "prefixed",
+    "read_pattern",
     "read_state_and_pattern",
     "read_summary",
+    "seen_of",
+    "store_and_log_pg",
     "store_if_unchanged",
     "summary_of",
     "summary_values",
@@ -91,6 +97,18 @@ def _state_and_pattern() -> HotStatement:
 
 
 _STATE_AND_PATTERN: Final = _state_and_pattern()
+
+
+def pattern_query() -> Select[Any]:
+    """``:serial``'s summary and whether ``:read_scanner`` has scanned it, as one row (its
+    summary columns all None before the first scan): what :func:`seen_of` reads."""
+    one = select(literal(1).label("one")).subquery("one")
+    return select(*SUMMARY_COLUMNS, _KNOWN.label("scanner_known")).select_from(
+        one.outerjoin(SUMMARIES, SUMMARIES.c.serial == _SERIAL)
+    )
+
+
+_PATTERN: Final = HotStatement(pattern_query())
 _READ: Final = HotStatement(select(*SUMMARY_COLUMNS).where(SUMMARIES.c.serial == _SERIAL))
 # Typed: PostgreSQL must know a parameter's type where no column gives it (INSERT … SELECT).
 SUMMARY_VALUES: Final = {
@@ -123,9 +141,10 @@ def _insert_if_none(make: Any) -> Any:
     return first.on_conflict_do_nothing().returning(SUMMARIES.c.serial)
 
 
-def _store_and_log_pg(stored: Any) -> HotStatement:
-    """One statement: the summary (``stored``), then the claim and the row, each only if
-    the summary was stored; returns a row when it was."""
+def store_and_log_pg(stored: Any) -> Any:
+    """One PostgreSQL statement: the summary (``stored``: an INSERT or UPDATE of
+    ``serial_summaries`` returning its serial), then the claim and the row, each only if the
+    summary was stored; returns the row's serial when it was."""
     stored = stored.cte("stored")
     claim = (
         pg_insert(SCANNERS)
@@ -142,11 +161,13 @@ def _store_and_log_pg(stored: Any) -> HotStatement:
         .from_select(list(SCAN_COLUMNS), scan_values.where(exists(select(stored.c.serial))))
         .returning(SCANS.c.serial)
     )
-    return HotStatement(logged.add_cte(stored, claim))
+    return logged.add_cte(stored, claim)
 
 
-_UPDATE_AND_LOG_PG: Final = _store_and_log_pg(_update_if_unchanged())
-_INSERT_AND_LOG_PG: Final = _store_and_log_pg(_insert_if_none(pg_insert))
+_UPDATE_AND_LOG_PG: Final = HotStatement(store_and_log_pg(_update_if_unchanged()))
+_INSERT_AND_LOG_PG: Final = HotStatement(store_and_log_pg(_insert_if_none(pg_insert)))
+
+
 _UPDATE_SQLITE: Final = HotStatement(_update_if_unchanged())
 _INSERT_SQLITE: Final = HotStatement(_insert_if_none(sqlite_insert))
 _CLAIM_SQLITE: Final = HotStatement(
@@ -162,8 +183,19 @@ def read_state_and_pattern(conn: Connection, serial: int, scanner: str) -> tuple
     summary with the summary's version, and whether ``scanner`` has scanned it: one read."""
     row = _STATE_AND_PATTERN.first(conn, {"serial": serial, "read_scanner": scanner})
     assert row is not None  # the outer joins always give a row
-    seen = Seen(summary_of(row._asdict()), row.scan_count, bool(row.scanner_known))
-    return state_of(row, serial), seen
+    return state_of(row, serial), seen_of(row)
+
+
+def read_pattern(conn: Connection, serial: int, scanner: str) -> Seen:
+    """``serial``'s summary, its version, and whether ``scanner`` has scanned it."""
+    row = _PATTERN.first(conn, {"serial": serial, "read_scanner": scanner})
+    assert row is not None  # the outer join always gives a row
+    return seen_of(row)
+
+
+def seen_of(row: Any) -> Seen:
+    """The pattern in a row with the columns of :func:`pattern_query`."""
+    return Seen(summary_of(row._asdict()), row.scan_count, bool(row.scanner_known))
 
 
 def read_summary(session: Session | Connection, serial: int) -> SerialSummary | None:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gimark.core.db import Database
 from gimark.core.errors import DatabaseUnavailableError
 from gimark.labels.duplicates import DetectionConfig, Scan, SerialSummary, assess, verdict_of
+from gimark.labels.first_scans import store_first_scan
 from gimark.labels.scan_locking import lock_and_claim, record
 from gimark.labels.scan_store import (
     Seen,
@@ -36,6 +37,7 @@ from gimark.labels.verification import (
     NOT_OURS,
     UNAUTHORIZED,
     Finding,
+    Given,
     Verifier,
 )
 
@@ -75,7 +77,7 @@ class _Plan:
     (None: it shapes none, the row is all it writes)."""
 
     outcome: Outcome
-    row: dict[str, Any]
+    row: dict[str, Any] | None  # None: written already
     seen: Seen | None
 
 
@@ -97,8 +99,19 @@ class ScanService:
     def scan(self, text: str, who: Scanning, now: dt.datetime) -> Outcome:
         """Judge ``text`` and record the scan; a database that is away gives cannot_verify."""
         try:
+            given = self.verifier.read(text)
+            failed = False  # a write of this scan failed: it may have landed all the same
+            if isinstance(given, Given):
+                try:
+                    outcome = self._scan_on_guess(given, who, now)
+                except (SQLAlchemyError, DatabaseUnavailableError):
+                    # A connection that died in the pool, or written and the answer lost:
+                    # the read below tells, and the scan is recorded once either way.
+                    outcome, failed = None, True
+                if outcome is not None:
+                    return outcome
             for _ in range(self.optimistic_attempts):
-                outcome = self._scan_optimistically(text, who, now)
+                outcome = self._scan_optimistically(text, who, now, failed)
                 if outcome is not None:
                     return outcome
             return self.db.in_transaction(
@@ -107,13 +120,55 @@ class ScanService:
         except (SQLAlchemyError, DatabaseUnavailableError):
             return self._offline(text, now)
 
-    def _scan_optimistically(self, text: str, who: Scanning, now: dt.datetime) -> Outcome | None:
+    def _scan_on_guess(self, given: Given, who: Scanning, now: dt.datetime) -> Outcome | None:
+        """The scan judged from the caches alone and written with a check that what they
+        assumed still holds (:mod:`gimark.labels.first_scans`): one round trip for a label's
+        first scan, two for a later one. None if the caches cannot judge it, or it was not
+        written (the state had changed, or another scan of the serial came in between)."""
+        guessed = self.verifier.guess(given, now)
+        if guessed is None or not _shapes_pattern(guessed[0]):
+            return None
+        finding, state = guessed
+        outcome, summary, row = self._folded(finding, Seen(None, None, False), who, now)
+        first = self.db.write(lambda conn: store_first_scan(conn, row, summary, state))
+        if first.landed:
+            return outcome
+        if first.seen is None:
+            return None
+        seen = first.seen
+        outcome, summary, row = self._folded(finding, seen, who, now)
+        if self.db.write(lambda conn: store_if_unchanged(conn, row, summary, seen)):
+            return outcome
+        return None
+
+    def _folded(
+        self, finding: Finding, seen: Seen, who: Scanning, now: dt.datetime
+    ) -> tuple[Outcome, SerialSummary, dict[str, Any]]:
+        """The outcome of a scan that shapes its serial's pattern (as ``seen`` before it),
+        the pattern after it, and the scan's row."""
+        assert finding.party is not None
+        sales = finding.party.product.sales_region_codes
+        scan = Scan(at=now, scanner=who.scanner, point=who.point, region=who.region)
+        assessment = assess(seen.summary, scan, not seen.scanner_known, sales, self.config)
+        verdict = _verdict(finding, assessment.reasons)
+        reasons = finding.reasons + assessment.reasons if verdict != GENUINE else ()
+        outcome = Outcome(verdict, reasons, finding, assessment.summary, recorded=True)
+        return outcome, assessment.summary, _scan_row(finding, verdict, reasons, who, now)
+
+    def _scan_optimistically(
+        self, text: str, who: Scanning, now: dt.datetime, failed: bool = False
+    ) -> Outcome | None:
         """Read and judge, then write; None if another scan of the serial was written in
         between (nothing was written then)."""
-        return self.db.read_then_write(lambda conn: self._judge(conn, text, who, now), self._write)
+        return self.db.read_then_write(
+            lambda conn: self._judge(conn, text, who, now, failed), self._write
+        )
 
-    def _judge(self, conn: Connection, text: str, who: Scanning, now: dt.datetime) -> _Plan:
-        """What to write for this scan, from the state and the serial's pattern as read now."""
+    def _judge(
+        self, conn: Connection, text: str, who: Scanning, now: dt.datetime, failed: bool
+    ) -> _Plan:
+        """What to write for this scan, from the state and the serial's pattern as read now
+        (``failed``: an earlier write of this scan failed, and may have landed)."""
         given = self.verifier.read(text)
         seen = None
         if isinstance(given, Finding):
@@ -130,17 +185,29 @@ class ScanService:
             row = _scan_row(finding, verdict, reasons, who, now)
             summary = None if seen is None else seen.summary
             return _Plan(Outcome(verdict, reasons, finding, summary, recorded=True), row, None)
-        assert finding.party is not None
-        sales = finding.party.product.sales_region_codes
-        scan = Scan(at=now, scanner=who.scanner, point=who.point, region=who.region)
-        assessment = assess(seen.summary, scan, not seen.scanner_known, sales, self.config)
-        verdict = _verdict(finding, assessment.reasons)
-        reasons = finding.reasons + assessment.reasons if verdict != GENUINE else ()
-        outcome = Outcome(verdict, reasons, finding, assessment.summary, recorded=True)
-        return _Plan(outcome, _scan_row(finding, verdict, reasons, who, now), seen)
+        summary = seen.summary
+        if (
+            failed
+            and summary is not None
+            and (summary.last_at, summary.last_scanner)
+            == (
+                now,
+                who.scanner,
+            )
+        ):
+            # Written already, the answer lost (the microsecond and the scanner's cookie tell
+            # this scan from any other, short of a client replaying its cookie in parallel).
+            verdict = _verdict(finding, summary.reasons)
+            reasons = finding.reasons + summary.reasons if verdict != GENUINE else ()
+            outcome = Outcome(verdict, reasons, finding, summary, recorded=True)
+            return _Plan(outcome, None, seen)
+        outcome, _, row = self._folded(finding, seen, who, now)
+        return _Plan(outcome, row, seen)
 
     @staticmethod
     def _write(conn: Connection, plan: _Plan) -> Outcome | None:
+        if plan.row is None:
+            return plan.outcome
         if plan.seen is None:
             log(conn, plan.row)
             return plan.outcome

@@ -9,32 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field, fields
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import Final
 
-from sqlalchemy import (
-    BigInteger,
-    BindParameter,
-    Connection,
-    Select,
-    bindparam,
-    literal,
-    select,
-)
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gimark.core.db import Database
 from gimark.core.errors import DatabaseUnavailableError
-from gimark.core.generation import StateGeneration
-from gimark.core.hot_sql import HotStatement
 from gimark.keys.errors import UnknownKeyError
 from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
 from gimark.keys.models import KeyStatus
+from gimark.labels.batch_ranges import BatchRanges
 from gimark.labels.codes import Code, parse, verify
 from gimark.labels.errors import BadSerialError, BadSignatureError, MalformedCodeError, NotOursError
-from gimark.labels.models import Batch, BatchStatus, VoidedRange
-from gimark.labels.registry_cache import Party, RegistryCache
+from gimark.labels.models import BatchStatus
+from gimark.labels.registry_cache import NotCachedError, Party, RegistryCache
+from gimark.labels.scan_state import BatchInfo, State, read_state
 from gimark.labels.serials import looks_like_serial, parse_serial
 from gimark.trace.authorizations import Reason, judge
 
@@ -55,23 +47,6 @@ _BATCH_REASON: Final = {
 # Reasons that still hold when the authorization changes later; expiry after issue is not
 # one: labels applied while the authorization was valid stay genuine on the shelf.
 _NOW_REASONS: Final = frozenset({Reason.SUSPENDED, Reason.REVOKED})
-
-
-@dataclass(frozen=True)
-class BatchInfo:
-    """A batch as a scan reads it: the columns of :class:`~gimark.labels.models.Batch` that
-    verification and the verdict use, as a plain value (no ORM object on the hot path, and
-    every column read costs on every scan)."""
-
-    id: int
-    enterprise_id: int
-    product_id: int
-    status: BatchStatus
-    serial_last: int | None
-    key_kid: str | None
-    requested_at: dt.datetime
-    approved_at: dt.datetime | None
-    delivered_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -96,15 +71,6 @@ class Given:
     serial: int
 
 
-@dataclass(frozen=True)
-class State:
-    """What the database says of a serial: the state generation, its batch, whether voided."""
-
-    generation: int
-    batch: BatchInfo | None  # None: no batch holds the serial
-    voided: bool
-
-
 class Verifier:
     """Checks codes against the keys and the database; one per process (it caches)."""
 
@@ -112,6 +78,7 @@ class Verifier:
         self.db = db
         self.bases = bases
         self.cache = cache or RegistryCache()
+        self.batches = BatchRanges()
 
     def check(self, session: Session | Connection, text: str, now: dt.datetime) -> Finding:
         """Judge ``text`` (a scanned QR text or a typed serial) from the state at ``now``,
@@ -139,10 +106,19 @@ class Verifier:
             return Finding(UNAUTHORIZED, ("malformed",), typed=True)
         return Given(code, serial)
 
-    def judge(self, conn: Connection, given: Given, state: State, now: dt.datetime) -> Finding:
-        """Steps 2 to 4 for ``given``, from its ``state`` (read with :func:`read_state`, or
-        by a statement that includes :func:`state_query`); ``conn`` serves the caches."""
+    def judge(
+        self, conn: Connection | None, given: Given, state: State, now: dt.datetime
+    ) -> Finding:
+        """Steps 2 to 4 for ``given``, from its ``state`` (as read with
+        :func:`~gimark.labels.scan_state.read_state` or a statement that includes its query);
+        ``conn`` loads what the caches lack (None: the caches alone).
+
+        Raises:
+            NotCachedError: ``conn`` is None and a cache lacks the keys or the party.
+        """
         code, serial, batch = given.code, given.serial, state.batch
+        if batch is not None and conn is not None:
+            self.batches.remember(batch)
         # 2. The keys of the state generation (cached: one integer comparison).
         try:
             keys = self.cache.keys(conn, state.generation)
@@ -166,6 +142,20 @@ class Verifier:
         reasons += _authorization_reasons(party, batch, now)
         outcome = UNAUTHORIZED if reasons else GENUINE
         return Finding(outcome, reasons, serial, code is None, batch, party, key)
+
+    def guess(self, given: Given, now: dt.datetime) -> tuple[Finding, State] | None:
+        """Judge a signed code from the caches alone, taking its batch as last read and its
+        serial as not voided; None if a cache lacks anything. The guess holds only if the
+        write that records the scan checks that state in the same statement
+        (:func:`~gimark.labels.scan_store.store_first_scan`)."""
+        batch = self.batches.find(given.serial)
+        if given.code is None or batch is None or self.cache.generation < 0:
+            return None
+        state = State(self.cache.generation, batch, voided=False)
+        try:
+            return self.judge(None, given, state, now), state
+        except NotCachedError:
+            return None
 
     def judge_without_state(self, text: str) -> Finding:
         """What can be said with the database away: not ours, malformed, a bad signature by a
@@ -199,64 +189,6 @@ def read_code(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
         return None, parse_serial(text)
     code = parse(text, bases)
     return code, code.serial
-
-
-_BATCHES: Final = Batch.__table__
-_VOIDED: Final = VoidedRange.__table__
-_GENERATION: Final = StateGeneration.__table__
-_SERIAL: Final[BindParameter[int]] = bindparam("serial", type_=BigInteger())
-_ONE: Final = select(literal(1).label("one")).subquery("one")  # a row to hang the rest on
-_HOLDER: Final = _BATCHES.alias("holder")
-_BATCH_FIELDS: Final = tuple(f.name for f in fields(BatchInfo))
-
-
-def state_query() -> Select[Any]:
-    """Generation, batch and voided range of ``:serial`` in one statement (one round trip):
-    each part is one index step, as the separate queries were. Its FROM starts with a
-    one-row subquery, so it gives a row for any serial and a caller may outer-join more
-    of the serial's rows to it (:func:`state_of` reads the state part)."""
-    generation = select(_GENERATION.c.value).where(_GENERATION.c.name == "state").scalar_subquery()
-    holder = (
-        select(_HOLDER.c.id)
-        .where(_HOLDER.c.serial_first <= _SERIAL)
-        .order_by(_HOLDER.c.serial_first.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    last_voided = (
-        select(_VOIDED.c.last)
-        .where(_VOIDED.c.batch_id == _BATCHES.c.id, _VOIDED.c.first <= _SERIAL)
-        .order_by(_VOIDED.c.first.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    columns = [_BATCHES.c[name] for name in _BATCH_FIELDS]
-    return select(
-        generation.label("generation"), *columns, last_voided.label("last_voided")
-    ).select_from(_ONE.outerjoin(_BATCHES, _BATCHES.c.id == holder))
-
-
-_STATE: Final = HotStatement(state_query())
-
-
-def read_state(conn: Connection, serial: int) -> State:
-    """The state of ``serial``, in one statement."""
-    row = _STATE.first(conn, {"serial": serial})
-    assert row is not None  # the outer join always gives a row
-    return state_of(row, serial)
-
-
-def state_of(row: Any, serial: int) -> State:
-    """The state in a row of :func:`state_query` (attributes named as its columns)."""
-    generation = row.generation or 0
-    if row.id is None or row.serial_last is None or row.serial_last < serial:
-        return State(generation, None, False)
-    voided = row.last_voided is not None and row.last_voided >= serial
-    return State(generation, _batch_info(row), voided)
-
-
-def _batch_info(row: Any) -> BatchInfo:
-    return BatchInfo(*(getattr(row, name) for name in _BATCH_FIELDS))
 
 
 def signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from gimark.trace.places import (
 SCANNER_COOKIE: Final = "gm_sid"
 COOKIE_MAX_AGE: Final = 2 * 365 * 24 * 3600  # seconds: a package lives on a shelf for months
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16)
+_ATTRIBUTES: Final = f"; Max-Age={COOKIE_MAX_AGE}; Path=/; HttpOnly; SameSite=Lax"
 # First match wins: in-app browsers say "Safari" and "Chrome" too.
 _FAMILIES: Final = (
     ("MicroMessenger", "wechat"),
@@ -58,15 +59,14 @@ def scanner_id(request: Request) -> tuple[str, bool]:
 
 
 def remember_scanner(response: Response, scanner: str, settings: Settings) -> None:
-    """Set the scanner cookie: first-party, long-lived, not readable by scripts."""
-    response.set_cookie(
-        SCANNER_COOKIE,
-        scanner,
-        max_age=COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=settings.base_url.startswith("HTTPS://"),
-    )
+    """Set the scanner cookie: first-party, long-lived, not readable by scripts.
+
+    Written by hand, not with ``set_cookie``: it is set on most scans (a first visit), and
+    its attributes never change. Max-Age without Expires, which every browser that runs
+    the page (WeChat's included) honours; the value is a token of URL-safe characters.
+    """
+    secure = "; Secure" if settings.base_url.startswith("HTTPS://") else ""
+    response.headers.add("Set-Cookie", f"{SCANNER_COOKIE}={scanner}{_ATTRIBUTES}{secure}")
 
 
 def scanning_of(request: Request, scanner: str) -> Scanning:

@@ -13,6 +13,7 @@ from gimark.trace.errors import InvalidRegionError
 from gimark.trace.regions import lookup
 
 
+@functools.lru_cache(maxsize=4096)  # the callers only serialize it
 def region_json(code: str | None) -> dict[str, str] | None:
     """A region code with its names, or None."""
     if code is None:

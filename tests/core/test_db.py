@@ -183,3 +183,10 @@ def test_sqlite_syncs_every_commit_unless_the_url_asks_for_normal(
 def test_an_unknown_synchronous_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="synchronous"):
         Database(f"sqlite:///{tmp_path / 'gimark.sqlite3'}?synchronous=off")
+
+
+def test_a_write_commits_its_one_statement(db: Database) -> None:
+    seed(db)
+    assert db.write(lambda conn: increment_if_unchanged(conn, 0)) is True
+    assert db.write(lambda conn: increment_if_unchanged(conn, 0)) is False
+    assert count(db) == 1

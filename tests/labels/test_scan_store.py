@@ -15,6 +15,7 @@ from gimark.labels.batches import get_batch
 from gimark.labels.duplicates import SerialSummary
 from gimark.labels.models import BatchStatus
 from gimark.labels.scan_locking import lock_and_claim
+from gimark.labels.scan_state import State
 from gimark.labels.scan_store import (
     Seen,
     log,
@@ -22,7 +23,6 @@ from gimark.labels.scan_store import (
     read_summary,
     store_if_unchanged,
 )
-from gimark.labels.verification import State
 
 SERIAL = 42
 Row = Callable[..., dict[str, object]]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
 from gimark.keys import services as keys
-from gimark.labels import batches
+from gimark.labels import batches, ledger
 from gimark.labels.codes import encode_url, sign_code
 from gimark.labels.duplicates import DetectionConfig
 from gimark.labels.models import BatchStatus
@@ -149,3 +149,28 @@ def test_concurrent_scans_of_one_code_lose_no_update(
     assert final.summary.scan_count == threads * per_thread + 1
     assert final.summary.scanner_count == 3
     assert scans_logged(db) == threads * per_thread + 1
+
+
+def test_scans_judged_from_the_caches_still_see_every_change_of_state(
+    db: Database, service: ScanService, settings: Settings, make_batch: Callable[..., int]
+) -> None:
+    batch_id = make_batch(quantity=10, status=BatchStatus.PRINTED)
+    assert settings.key_passphrase is not None
+    with db.session() as s:
+        first = batches.get_batch(s, batch_id).serial_first
+        signer = keys.load_signer(s, settings, settings.key_passphrase)
+    assert first is not None
+    code = [encode_url(sign_code(signer, first + i), BASE) for i in range(4)]
+    now = utcnow()
+    assert service.scan(code[0], HOME, now).reasons == ("batch_not_active",)
+    assert service.verifier.batches.find(first + 1) is not None  # the next scans can guess
+    with db.session() as s:
+        ledger.void_serials(s, batch_id, [(first + 1, first + 1)], reason="smudged", actor="t")
+    assert "serial_voided" in service.scan(code[1], HOME, now).reasons
+    with db.session() as s:
+        ledger.deliver_batch(s, batch_id, actor="t")
+    assert service.scan(code[2], HOME, now).verdict == "genuine"
+    with db.session() as s:
+        batches.revoke_batch(s, batch_id, reason="stolen", actor="t")
+    assert service.scan(code[3], HOME, now).reasons == ("batch_revoked",)
+    assert scans_logged(db) == 4

@@ -22,6 +22,7 @@ from gimark.labels.verification import (
     NOT_OURS,
     UNAUTHORIZED,
     Finding,
+    Given,
     Verifier,
 )
 from gimark.trace import services as registry
@@ -202,3 +203,24 @@ def test_a_database_that_is_away_never_says_genuine(
         finding = verifier.check(s, text, utcnow())
     assert (finding.outcome, finding.reasons) == (CANNOT_VERIFY, ("state_unavailable",))
     gone.dispose()
+
+
+def test_a_guess_from_the_caches_is_what_a_check_says(
+    db: Database, verifier: Verifier, make_batch: MakeBatch, code_of: Callable[[int], str]
+) -> None:
+    serial = first_serial(db, make_batch(status=BatchStatus.DELIVERED))
+    label, neighbour = verifier.read(code_of(serial)), verifier.read(code_of(serial + 1))
+    assert isinstance(label, Given) and isinstance(neighbour, Given)
+    assert verifier.guess(label, utcnow()) is None  # nothing cached yet
+    checked = check(db, verifier, code_of(serial))  # caches the keys, the party, the batch
+    guessed = verifier.guess(neighbour, utcnow())
+    assert guessed is not None
+    finding, state = guessed
+    assert (finding.outcome, finding.party, finding.batch) == (
+        GENUINE,
+        checked.party,
+        checked.batch,
+    )
+    assert (state.batch, state.voided) == (checked.batch, False)
+    typed = verifier.read(format_serial(serial))
+    assert isinstance(typed, Given) and verifier.guess(typed, utcnow()) is None  # signed only

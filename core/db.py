@@ -198,8 +198,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # read_then_write's connections on PostgreSQL: a pool of its own, born in autocommit,
-        # so a checkout neither switches autocommit on and off nor rolls back on return.
+        # The hot path's connections (write, read_then_write) on PostgreSQL: a pool of its
+        # own, born in autocommit, so a checkout neither switches autocommit on and off nor
+        # rolls back on return.
         self._autocommit = self.engine
         if self.dialect == "postgresql":
             self._autocommit = make_engine(
@@ -274,10 +275,14 @@ class Database:
             DatabaseUnavailableError: the database could not be reached or failed operationally.
         """
         with _unavailable_as_error(), self._autocommit.connect() as conn:
-            if self.dialect == "postgresql":
-                return work(conn)
-            with _queued(self._writers), conn.begin():
-                return work(conn)
+            return self._write_on(conn, work)
+
+    def _write_on(self, conn: Connection, work: Callable[[Connection], T]) -> T:
+        if self.dialect == "postgresql":
+            return work(conn)  # autocommit: the statement commits itself
+        conn.execution_options(**{_READ_ONLY: False})
+        with _queued(self._writers), conn.begin():
+            return work(conn)
 
     def read_then_write(
         self, read: Callable[[Connection], R], write: Callable[[Connection, R], T]
@@ -320,11 +325,7 @@ class Database:
                         retries -= 1
                         continue
                     raise DatabaseUnavailableError()
-                if postgresql:
-                    return write(conn, got)
-                conn.execution_options(**{_READ_ONLY: False})
-                with _queued(self._writers), conn.begin():
-                    return write(conn, got)
+                return self._write_on(conn, lambda c: write(c, got))  # noqa: B023 - called at once
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -1,13 +1,14 @@
 """A scan, end to end: judge the code, fold the scan into its serial's summary, log it.
 
-A scan reads (the code's state, its serial's pattern), judges, and writes its row together
-with the serial's new summary in one write that succeeds only if no other scan of the serial
-came in between (:mod:`gimark.labels.scan_store`); if one did, it reads and judges again, and
-after a few such collisions it waits on the serial's row lock instead
-(:mod:`gimark.labels.scan_locking`). Either way concurrent scans of one code never lose an
-update and no scan is answered before its row is committed. Only scans of a validly signed
-code shape its summary: anyone can type a serial or forge a code, and neither may make a
-genuine label look copied.
+A label's first scan is judged from the caches and written in one statement that checks what
+they assumed (:mod:`gimark.labels.first_scans`). Otherwise a scan reads (the code's state,
+its serial's pattern), judges, and writes its row together with the serial's new summary in
+one write that succeeds only if no other scan of the serial came in between
+(:mod:`gimark.labels.scan_store`); if one did, it reads and judges again, and after a few
+such collisions it waits on the serial's row lock instead (:mod:`gimark.labels.scan_locking`).
+Either way concurrent scans of one code never lose an update and no scan is answered before
+its row is committed. Only scans of a validly signed code shape its summary: anyone can type
+a serial or forge a code, and neither may make a genuine label look copied.
 """
 
 from __future__ import annotations
@@ -186,17 +187,10 @@ class ScanService:
             summary = None if seen is None else seen.summary
             return _Plan(Outcome(verdict, reasons, finding, summary, recorded=True), row, None)
         summary = seen.summary
-        if (
-            failed
-            and summary is not None
-            and (summary.last_at, summary.last_scanner)
-            == (
-                now,
-                who.scanner,
-            )
-        ):
+        if failed and _is_this_scan(summary, who, now):
             # Written already, the answer lost (the microsecond and the scanner's cookie tell
             # this scan from any other, short of a client replaying its cookie in parallel).
+            assert summary is not None
             verdict = _verdict(finding, summary.reasons)
             reasons = finding.reasons + summary.reasons if verdict != GENUINE else ()
             outcome = Outcome(verdict, reasons, finding, summary, recorded=True)
@@ -248,6 +242,10 @@ class ScanService:
         # Nothing can be recorded; the verifier still refuses what needs no database.
         finding = self.verifier.judge_without_state(text)
         return Outcome(finding.outcome, finding.reasons, finding, None, recorded=False)
+
+
+def _is_this_scan(summary: SerialSummary | None, who: Scanning, now: dt.datetime) -> bool:
+    return summary is not None and (summary.last_at, summary.last_scanner) == (now, who.scanner)
 
 
 def _shapes_pattern(finding: Finding) -> bool:

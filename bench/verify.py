@@ -32,13 +32,13 @@ Durability. Every request must leave one committed scan row. The scans are count
 the verify run and again after the server has stopped; the increase must be at least the
 number of 2xx responses wrk received and at most that plus the requests still in flight
 when wrk stopped (one per connection and round: the server finishes and records them, wrk
-no longer counts them). The Lua script also counts responses that say ``"recorded": false`` (a scan
-answered without being written); there must be none. PostgreSQL (a fresh cluster on this
-machine, reached over its Unix socket as a server on the same machine is) runs with fsync and
-synchronous_commit on (a commit returns after its WAL is flushed); SQLite runs in WAL mode
-with ``synchronous=FULL`` (gimark's default: the WAL is synced at every commit), and, for
-comparison, with ``synchronous=NORMAL`` (``?synchronous=normal`` on the database URL: a commit
-survives a crash of the application, the last ones may be lost on power loss).
+no longer counts them). The Lua script also counts responses that say ``"recorded": false``
+(a scan answered without being written); there must be none. PostgreSQL (a fresh cluster on
+this machine, reached over its Unix socket as a server on the same machine is) runs with
+fsync and synchronous_commit on (a commit returns after its WAL is flushed); SQLite runs in
+WAL mode with ``synchronous=FULL`` (gimark's default: the WAL is synced at every commit),
+and, for comparison, with ``synchronous=NORMAL`` (``?synchronous=normal`` on the database
+URL: a commit survives a crash of the application, the last ones may be lost on power loss).
 
 CPU. The machine may be shared: each run reports the CPU time per request of the bench's own
 processes (the gunicorn and PostgreSQL process trees, wrk) and how many cores other

@@ -3,7 +3,7 @@ judged without reading the database first.
 
 What it holds is a guess: a batch may have been revoked, a range voided since it was read.
 The write that records such a scan checks the guess in the same statement
-(:func:`gimark.labels.scan_store.store_first_scan`) and lands only if it still holds; if not,
+(:func:`gimark.labels.first_scans.store_first_scan`) and lands only if it still holds; if not,
 the scan is judged again from what the database says. So the cache needs no invalidation,
 only a bound on its size.
 """

@@ -109,7 +109,7 @@ def still_holds() -> Select[Any]:
     """One row if the state a scan was judged on still holds, none if not: the generation is
     still ``:guard_generation``, batch ``:guard_batch`` still has status ``:guard_status`` and
     no voided range of it holds ``:guard_serial``. For a write that must land only then
-    (:meth:`guard_values` gives the parameters)."""
+    (:func:`guard_values` gives the parameters)."""
     generation = select(_GENERATION.c.value).where(_GENERATION.c.name == "state").scalar_subquery()
     batch = select(_BATCHES.c.id).where(
         _BATCHES.c.id == _GUARD_BATCH,

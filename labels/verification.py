@@ -147,7 +147,7 @@ class Verifier:
         """Judge a signed code from the caches alone, taking its batch as last read and its
         serial as not voided; None if a cache lacks anything. The guess holds only if the
         write that records the scan checks that state in the same statement
-        (:func:`~gimark.labels.scan_store.store_first_scan`)."""
+        (:func:`~gimark.labels.first_scans.store_first_scan`)."""
         batch = self.batches.find(given.serial)
         if given.code is None or batch is None or self.cache.generation < 0:
             return None

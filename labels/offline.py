@@ -18,16 +18,14 @@ from typing import Final
 from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
 from gimark.keys.models import KeyStatus
 from gimark.labels.codes import Code
-from gimark.labels.errors import BadSerialError, MalformedCodeError, NotOursError
 from gimark.labels.statuslist import BatchEntry, BatchState, StatusList
 from gimark.labels.verification import (
     CANNOT_VERIFY,
     GENUINE,
-    NOT_OURS,
     UNAUTHORIZED,
     Finding,
     key_reasons,
-    read_code,
+    read_given,
     signature_reasons,
 )
 from gimark.trace.authorizations import Reason
@@ -59,14 +57,10 @@ def check_offline(
     None; ``Finding.extra[BATCH_ID]`` names the list entry the finding rests on.
     """
     # 1. What was given: a typed serial, one of our codes, or something else.
-    try:
-        code, serial = read_code(text, bases)
-    except NotOursError:
-        return Finding(NOT_OURS, ("not_ours",))
-    except MalformedCodeError:
-        return Finding(UNAUTHORIZED, ("malformed",))
-    except BadSerialError:
-        return Finding(UNAUTHORIZED, ("malformed",), typed=True)
+    given = read_given(text, bases)
+    if isinstance(given, Finding):
+        return given
+    code, serial = given.code, given.serial
     # 2. The state: without a list, only a bad signature can still be told.
     if status is None:
         return _without_state(code, serial, keys)

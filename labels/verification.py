@@ -94,17 +94,8 @@ class Verifier:
         return self.judge(conn, given, state, now)
 
     def read(self, text: str) -> Given | Finding:
-        """1. What was given: a typed serial, one of our codes, or something else (then the
-        finding already: not ours or malformed)."""
-        try:
-            code, serial = read_code(text, self.bases)
-        except NotOursError:
-            return Finding(NOT_OURS, ("not_ours",))
-        except MalformedCodeError:
-            return Finding(UNAUTHORIZED, ("malformed",))
-        except BadSerialError:
-            return Finding(UNAUTHORIZED, ("malformed",), typed=True)
-        return Given(code, serial)
+        """Step 1 for ``text`` (see :func:`read_given`)."""
+        return read_given(text, self.bases)
 
     def judge(
         self, conn: Connection | None, given: Given, state: State, now: dt.datetime
@@ -172,6 +163,20 @@ class Verifier:
             if refused and refused != ("unknown_key",):  # a new key may be unknown to us
                 return Finding(UNAUTHORIZED, refused, given.serial)
         return Finding(CANNOT_VERIFY, ("state_unavailable",), given.serial)
+
+
+def read_given(text: str, bases: tuple[str, ...]) -> Given | Finding:
+    """1. What was given: a typed serial, one of our codes, or something else (then the
+    finding already: not ours or malformed). Online and offline checks both start here."""
+    try:
+        code, serial = read_code(text, bases)
+    except NotOursError:
+        return Finding(NOT_OURS, ("not_ours",))
+    except MalformedCodeError:
+        return Finding(UNAUTHORIZED, ("malformed",))
+    except BadSerialError:
+        return Finding(UNAUTHORIZED, ("malformed",), typed=True)
+    return Given(code, serial)
 
 
 def read_code(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:

@@ -169,7 +169,7 @@ def read_given(text: str, bases: tuple[str, ...]) -> Given | Finding:
     """1. What was given: a typed serial, one of our codes, or something else (then the
     finding already: not ours or malformed). Online and offline checks both start here."""
     try:
-        code, serial = read_code(text, bases)
+        code, serial = _read_code(text, bases)
     except NotOursError:
         return Finding(NOT_OURS, ("not_ours",))
     except MalformedCodeError:
@@ -179,7 +179,7 @@ def read_given(text: str, bases: tuple[str, ...]) -> Given | Finding:
     return Given(code, serial)
 
 
-def read_code(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
+def _read_code(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
     """The code in a scanned text (None for a typed serial) and its serial.
 
     Raises:

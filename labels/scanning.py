@@ -112,7 +112,7 @@ class ScanService:
                 if outcome is not None:
                     return outcome
             for _ in range(self.optimistic_attempts):
-                outcome = self._scan_optimistically(text, who, now, failed)
+                outcome = self._scan_optimistically(given, who, now, failed)
                 if outcome is not None:
                     return outcome
             return self.db.in_transaction(
@@ -157,20 +157,25 @@ class ScanService:
         return outcome, assessment.summary, _scan_row(finding, verdict, reasons, who, now)
 
     def _scan_optimistically(
-        self, text: str, who: Scanning, now: dt.datetime, failed: bool = False
+        self, given: Given | Finding, who: Scanning, now: dt.datetime, failed: bool
     ) -> Outcome | None:
         """Read and judge, then write; None if another scan of the serial was written in
         between (nothing was written then)."""
         return self.db.read_then_write(
-            lambda conn: self._judge(conn, text, who, now, failed), self._write
+            lambda conn: self._judge(conn, given, who, now, failed), self._write
         )
 
     def _judge(
-        self, conn: Connection, text: str, who: Scanning, now: dt.datetime, failed: bool
+        self,
+        conn: Connection,
+        given: Given | Finding,
+        who: Scanning,
+        now: dt.datetime,
+        failed: bool,
     ) -> _Plan:
-        """What to write for this scan, from the state and the serial's pattern as read now
-        (``failed``: an earlier write of this scan failed, and may have landed)."""
-        given = self.verifier.read(text)
+        """What to write for this scan (``given``: what its text was read as), from the
+        state and the serial's pattern as read now (``failed``: an earlier write of this
+        scan failed, and may have landed)."""
         seen = None
         if isinstance(given, Finding):
             finding = given  # not ours or malformed: nothing to read

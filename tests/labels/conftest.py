@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
+from gimark.keys import services as keys
 from gimark.labels import batches, ledger
 from gimark.labels.allocation import next_serial
+from gimark.labels.codes import encode_url, sign_code
 from gimark.labels.duplicates import SerialSummary
 from gimark.labels.models import Batch, BatchEvent, BatchStatus, VoidedRange
 from gimark.labels.scan_models import ScanRecord, SerialScanner
@@ -72,6 +74,20 @@ def signing_key(db: Database, settings: Settings) -> str:
     assert settings.key_passphrase is not None
     with db.session() as s:
         return create_key(s, settings, settings.key_passphrase).kid
+
+
+@pytest.fixture
+def code_of(db: Database, settings: Settings, signing_key: str) -> Callable[..., str]:
+    """The QR text of a serial under ``base`` (default: the settings' base), signed with the
+    issuer's active key."""
+
+    def sign(serial: int, base: str | None = None) -> str:
+        assert settings.key_passphrase is not None
+        with db.session() as s:
+            signer = keys.load_signer(s, settings, settings.key_passphrase)
+        return encode_url(sign_code(signer, serial), base or settings.base_url)
+
+    return sign
 
 
 @pytest.fixture

@@ -102,19 +102,6 @@ def status_list(db: Database, settings: Settings, now: dt.datetime) -> StatusLis
 
 
 @pytest.fixture
-def sign(db: Database, settings: Settings) -> Callable[[int], str]:
-    """The QR text of a serial, signed with the active key."""
-
-    def sign_serial(serial: int) -> str:
-        assert settings.key_passphrase is not None
-        with db.session() as s:
-            signer = keys.load_signer(s, settings, settings.key_passphrase)
-        return encode_url(sign_code(signer, serial), BASE)
-
-    return sign_serial
-
-
-@pytest.fixture
 def other_party(db: Database, make_enterprise: Factory, authorized: Any) -> Callable[..., Party]:
     """Another enterprise authorized for the same product (``until``: an end of validity)."""
 
@@ -166,14 +153,14 @@ def world(
     make_batch: MakeBatch,
     other_party: Callable[..., Party],
     printer_id: int,
-    sign: Callable[[int], str],
+    code_of: Callable[[int], str],
     signing_key: str,
     settings: Settings,
 ) -> World:
     texts: dict[str, str] = {}
 
     def both(name: str, serial: int) -> None:
-        texts[name] = sign(serial)
+        texts[name] = code_of(serial)
         texts[f"{name} (typed)"] = format_serial(serial)
 
     live, live_last = serials_of(db, make_batch(status=BatchStatus.DELIVERED))
@@ -194,7 +181,7 @@ def world(
     both("batch revoked", serials_of(db, revoked)[0])
     both("never issued", live_last + 10_000)
     texts["forged"] = encode_url(sign_code(Signer(Ed25519PrivateKey.generate()), live), BASE)
-    code = parse(sign(live), (BASE,))
+    code = parse(code_of(live), (BASE,))
     texts["altered"] = encode_url(dataclasses.replace(code, serial=live + 1), BASE)
     # Enterprises whose standing changed after issue, and batches issued outside authorization.
     for action, name in ((Action.SUSPEND, "suspended"), (Action.REVOKE, "enterprise revoked")):
@@ -256,28 +243,28 @@ def answer(finding: Finding) -> tuple[str, tuple[str, ...], int | None, bool]:
 
 
 def test_a_genuine_code_names_its_batch_and_key(
-    db: Database, settings: Settings, make_batch: MakeBatch, sign: Callable[[int], str]
+    db: Database, settings: Settings, make_batch: MakeBatch, code_of: Callable[[int], str]
 ) -> None:
     batch_id = make_batch(status=BatchStatus.DELIVERED)
     serial, _ = serials_of(db, batch_id)
     now = utcnow()
     finding = check_offline(
-        sign(serial), (BASE,), published_keys(db), status_list(db, settings, now), now
+        code_of(serial), (BASE,), published_keys(db), status_list(db, settings, now), now
     )
     assert (finding.outcome, finding.extra[BATCH_ID]) == (GENUINE, str(batch_id))
     assert finding.key is not None and finding.batch is None and finding.party is None
 
 
 def test_without_a_usable_list_nothing_is_called_genuine(
-    db: Database, make_batch: MakeBatch, sign: Callable[[int], str]
+    db: Database, make_batch: MakeBatch, code_of: Callable[[int], str]
 ) -> None:
     serial, _ = serials_of(db, make_batch(status=BatchStatus.DELIVERED))
     published, now = published_keys(db), utcnow()
-    for text in (sign(serial), format_serial(serial)):
+    for text in (code_of(serial), format_serial(serial)):
         finding = check_offline(text, (BASE,), published, None, now)
         assert (finding.outcome, finding.reasons) == (CANNOT_VERIFY, ("state_unavailable",))
     # A bad signature is bad whatever the state; a key missing from an old key set is not.
-    altered = dataclasses.replace(parse(sign(serial), (BASE,)), serial=serial + 1)
+    altered = dataclasses.replace(parse(code_of(serial), (BASE,)), serial=serial + 1)
     assert check_offline(encode_url(altered, BASE), (BASE,), published, None, now).reasons == (
         "bad_signature",
     )
@@ -289,11 +276,11 @@ def test_a_list_newer_than_the_key_set_brings_its_compromises(
     db: Database,
     settings: Settings,
     make_batch: MakeBatch,
-    sign: Callable[[int], str],
+    code_of: Callable[[int], str],
     signing_key: str,
 ) -> None:
     serial, _ = serials_of(db, make_batch(status=BatchStatus.DELIVERED))
-    text, old_keys = sign(serial), published_keys(db)
+    text, old_keys = code_of(serial), published_keys(db)
     # The issuer rotates (the list must be signed by a key that is not compromised) and
     # declares the old key compromised; the inspector still holds last week's key set.
     assert settings.key_passphrase is not None

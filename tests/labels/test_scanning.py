@@ -11,9 +11,7 @@ from sqlalchemy import func, select
 
 from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
-from gimark.keys import services as keys
 from gimark.labels import batches, ledger
-from gimark.labels.codes import encode_url, sign_code
 from gimark.labels.duplicates import DetectionConfig
 from gimark.labels.models import BatchStatus
 from gimark.labels.scan_models import ScanRecord, SerialScanner
@@ -30,14 +28,14 @@ def service(db: Database) -> ScanService:
 
 
 @pytest.fixture
-def genuine_code(db: Database, settings: Settings, make_batch: Callable[..., int]) -> str:
+def genuine_code(
+    db: Database, make_batch: Callable[..., int], code_of: Callable[[int], str]
+) -> str:
     batch_id = make_batch(status=BatchStatus.DELIVERED)
-    assert settings.key_passphrase is not None
     with db.session() as s:
         serial = batches.get_batch(s, batch_id).serial_first
-        signer = keys.load_signer(s, settings, settings.key_passphrase)
     assert serial is not None
-    return encode_url(sign_code(signer, serial), BASE)
+    return code_of(serial)
 
 
 def scans_logged(db: Database) -> int:
@@ -152,15 +150,16 @@ def test_concurrent_scans_of_one_code_lose_no_update(
 
 
 def test_scans_judged_from_the_caches_still_see_every_change_of_state(
-    db: Database, service: ScanService, settings: Settings, make_batch: Callable[..., int]
+    db: Database,
+    service: ScanService,
+    make_batch: Callable[..., int],
+    code_of: Callable[[int], str],
 ) -> None:
     batch_id = make_batch(quantity=10, status=BatchStatus.PRINTED)
-    assert settings.key_passphrase is not None
     with db.session() as s:
         first = batches.get_batch(s, batch_id).serial_first
-        signer = keys.load_signer(s, settings, settings.key_passphrase)
     assert first is not None
-    code = [encode_url(sign_code(signer, first + i), BASE) for i in range(4)]
+    code = [code_of(first + i) for i in range(4)]
     now = utcnow()
     assert service.scan(code[0], HOME, now).reasons == ("batch_not_active",)
     assert service.verifier.batches.find(first + 1) is not None  # the next scans can guess

@@ -37,19 +37,6 @@ def verifier(db: Database) -> Verifier:
     return Verifier(db, (BASE,))
 
 
-@pytest.fixture
-def code_of(db: Database, settings: Settings) -> Callable[[int], str]:
-    """The QR text of a serial, signed with the active key."""
-
-    def sign(serial: int) -> str:
-        assert settings.key_passphrase is not None
-        with db.session() as s:
-            signer = keys.load_signer(s, settings, settings.key_passphrase)
-        return encode_url(sign_code(signer, serial), BASE)
-
-    return sign
-
-
 def first_serial(db: Database, batch_id: int) -> int:
     with db.session() as s:
         first = batches.get_batch(s, batch_id).serial_first

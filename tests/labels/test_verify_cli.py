@@ -20,7 +20,6 @@ from gimark.core.settings import Settings
 from gimark.keys import services as keys
 from gimark.keys.keyring import Signer
 from gimark.labels import batches
-from gimark.labels.codes import encode_url, sign_code
 from gimark.labels.models import BatchStatus
 from gimark.labels.serials import format_serial
 from gimark.labels.statuslist import build_status_list, sign_status_list
@@ -30,19 +29,6 @@ MakeBatch = Callable[..., int]
 Run = Callable[..., Any]
 # The installed console script, as an inspector runs it.
 GIMARK = str(Path(sys.executable).with_name("gimark"))
-
-
-@pytest.fixture
-def signed(db: Database, settings: Settings) -> Callable[[int], str]:
-    """The QR text of a serial under the issuer's base, signed with the active key."""
-
-    def sign(serial: int) -> str:
-        assert settings.key_passphrase is not None
-        with db.session() as s:
-            signer = keys.load_signer(s, settings, settings.key_passphrase)
-        return encode_url(sign_code(signer, serial), ISSUER_BASE)
-
-    return sign
 
 
 def first_serial(db: Database, batch_id: int) -> int:
@@ -83,7 +69,7 @@ def offline(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 def test_an_inspector_verifies_offline_with_two_files_and_no_database(
     db: Database,
     make_batch: MakeBatch,
-    signed: Callable[[int], str],
+    code_of: Callable[..., str],
     run: Run,
     tmp_path: Path,
 ) -> None:
@@ -95,7 +81,7 @@ def test_an_inspector_verifies_offline_with_two_files_and_no_database(
     home = tmp_path / "inspector"  # never created: nothing local is opened
     files = ("--jwks", str(jwks), "--status", str(status))
 
-    genuine = offline("verify", signed(live), *files, "--json", home=home)
+    genuine = offline("verify", code_of(live, ISSUER_BASE), *files, "--json", home=home)
     assert genuine.returncode == 0, genuine.stderr
     report = json.loads(genuine.stdout)
     assert (report["verdict"], report["reasons"]) == ("genuine", [])
@@ -124,11 +110,11 @@ def test_a_stale_list_answers_cannot_verify_and_says_why(
     db: Database,
     settings: Settings,
     make_batch: MakeBatch,
-    signed: Callable[[int], str],
+    code_of: Callable[..., str],
     run: Run,
     tmp_path: Path,
 ) -> None:
-    text = signed(first_serial(db, make_batch(status=BatchStatus.DELIVERED)))
+    text = code_of(first_serial(db, make_batch(status=BatchStatus.DELIVERED)), ISSUER_BASE)
     jwks, status = exported(run, tmp_path)
     write_list(db, settings, status, utcnow() - dt.timedelta(days=8))
     files = ("--jwks", str(jwks), "--status", str(status))
@@ -151,11 +137,11 @@ def test_unusable_files_are_one_line_errors_not_verdicts(
     db: Database,
     settings: Settings,
     make_batch: MakeBatch,
-    signed: Callable[[int], str],
+    code_of: Callable[..., str],
     run: Run,
     tmp_path: Path,
 ) -> None:
-    text = signed(first_serial(db, make_batch(status=BatchStatus.DELIVERED)))
+    text = code_of(first_serial(db, make_batch(status=BatchStatus.DELIVERED)), ISSUER_BASE)
     jwks, status = exported(run, tmp_path)
     document = json.loads(status.read_text(encoding="utf-8"))
     document["payload"]["batches"][0]["state"] = "revoked"

@@ -6,11 +6,15 @@ import this module by its bare name.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from gimark.core.context import ensure_home
 from gimark.core.db import Database
 from gimark.core.migrate import upgrade
 from gimark.core.settings import Settings
 from gimark.keys.services import create_key
+from gimark.labels.batches import approve_batch, request_batch
+from gimark.labels.models import Batch
 from gimark.trace.authorizations import authorize
 from gimark.trace.models import ProductKind
 from gimark.trace.services import add_enterprise, add_printer, add_product
@@ -54,3 +58,19 @@ def seed(settings: Settings) -> tuple[Database, tuple[int, int, int]]:
             actor=ACTOR,
         )
         return db, (enterprise.id, product.id, printer.id)
+
+
+def approved_batch(session: Session, size: int, ids: tuple[int, int, int]) -> Batch:
+    """A batch of ``size`` labels requested and approved in ``session``; ``ids`` as
+    :func:`seed` returns them."""
+    enterprise_id, product_id, printer_id = ids
+    batch = request_batch(
+        session,
+        enterprise_id=enterprise_id,
+        product_id=product_id,
+        quantity=size,
+        actor=ACTOR,
+        max_quantity=size,
+    )
+    approve_batch(session, batch.id, printer_id=printer_id, actor=ACTOR)
+    return batch

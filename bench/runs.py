@@ -26,12 +26,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from instance import ACTOR, PASSPHRASE, seed
+from instance import ACTOR, PASSPHRASE, approved_batch, seed
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
 from gimark.keys.services import active_key, load_signer_for
-from gimark.labels.batches import approve_batch, request_batch
 from gimark.labels.qr import qr_matrix
 from gimark.labels.runs import generate_run
 
@@ -65,25 +64,14 @@ def set_up(home: Path, sizes: list[int]) -> dict[int, int]:
     """A fresh instance with one approved batch per size; returns size → batch id."""
     settings = settings_for(home)
     db, ids = seed(settings)
-    batch_ids = {size: _approved_batch(db, size, *ids) for size in sizes}
+    batch_ids = {size: _approved_batch(db, size, ids) for size in sizes}
     db.dispose()
     return batch_ids
 
 
-def _approved_batch(
-    db: Database, size: int, enterprise_id: int, product_id: int, printer_id: int
-) -> int:
+def _approved_batch(db: Database, size: int, ids: tuple[int, int, int]) -> int:
     with db.session() as s:
-        batch = request_batch(
-            s,
-            enterprise_id=enterprise_id,
-            product_id=product_id,
-            quantity=size,
-            actor=ACTOR,
-            max_quantity=size,
-        )
-        approve_batch(s, batch.id, printer_id=printer_id, actor=ACTOR)
-        return batch.id
+        return approved_batch(s, size, ids).id
 
 
 # --- one run, in a subprocess ----------------------------------------------------------

@@ -72,14 +72,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from instance import ACTOR, PASSPHRASE, seed
+from instance import ACTOR, PASSPHRASE, approved_batch, seed
 from sqlalchemy import func, select
 
 from gimark.core.db import Database
 from gimark.core.pgcluster import Cluster, free_port, start_cluster
 from gimark.core.settings import Settings
 from gimark.keys.services import load_signer
-from gimark.labels.batches import approve_batch, mark_printed, request_batch
+from gimark.labels.batches import mark_printed
 from gimark.labels.codes import encode_url, sign_codes
 from gimark.labels.ledger import deliver_batch
 from gimark.labels.scan_models import ScanRecord
@@ -232,7 +232,7 @@ def set_up(settings: Settings, labels: int, batches: int, codes: int) -> Path:
     """Registry, key and delivered batches; returns the file of request paths (one code each)."""
     db, ids = seed(settings)
     sizes = [labels // batches + (1 if i < labels % batches else 0) for i in range(batches)]
-    ranges = [_delivered_batch(db, size, *ids) for size in sizes]
+    ranges = [_delivered_batch(db, size, ids) for size in sizes]
     with db.session() as s:
         signer = load_signer(s, settings, PASSPHRASE)
     db.dispose()
@@ -247,19 +247,9 @@ def set_up(settings: Settings, labels: int, batches: int, codes: int) -> Path:
     return path
 
 
-def _delivered_batch(
-    db: Database, size: int, enterprise_id: int, product_id: int, printer_id: int
-) -> tuple[int, int]:
+def _delivered_batch(db: Database, size: int, ids: tuple[int, int, int]) -> tuple[int, int]:
     with db.session() as s:
-        batch = request_batch(
-            s,
-            enterprise_id=enterprise_id,
-            product_id=product_id,
-            quantity=size,
-            actor=ACTOR,
-            max_quantity=size,
-        )
-        approve_batch(s, batch.id, printer_id=printer_id, actor=ACTOR)
+        batch = approved_batch(s, size, ids)
         mark_printed(s, batch.id, actor=ACTOR, detail={"files": []})
         deliver_batch(s, batch.id, actor=ACTOR)
         assert batch.serial_first is not None and batch.serial_last is not None

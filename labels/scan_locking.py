@@ -19,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, String, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gimark.core.db import UTCDateTime
 from gimark.labels.duplicates import SerialSummary
 from gimark.labels.scan_store import (
+    CLAIM_AT,
+    CLAIM_SCANNER,
     LOG,
     SCANNERS,
     SUMMARIES,
@@ -38,9 +39,6 @@ from gimark.labels.scan_store import (
 )
 
 __all__ = ["lock_and_claim", "record"]
-
-_SCANNER: Final = bindparam("claim_scanner", type_=String())
-_AT: Final = bindparam("claim_at", type_=UTCDateTime())
 
 
 def _lock(make: Any, *returning: Any) -> Any:
@@ -59,7 +57,7 @@ def _lock(make: Any, *returning: Any) -> Any:
 
 def _lock_and_claim_pg() -> Select[Any]:
     locked = _lock(pg_insert, SUMMARIES.c.serial, *SUMMARY_COLUMNS).cte("locked")
-    claim = select(locked.c.serial, _SCANNER, _AT)
+    claim = select(locked.c.serial, CLAIM_SCANNER, CLAIM_AT)
     claimed = (
         pg_insert(SCANNERS)
         .from_select(["serial", "scanner", "first_at"], claim)
@@ -75,7 +73,7 @@ _LOCK_AND_CLAIM_PG: Final = _lock_and_claim_pg()
 _LOCK_SQLITE: Final = _lock(sqlite_insert, *SUMMARY_COLUMNS)
 _CLAIM_SQLITE: Final = (
     sqlite_insert(SCANNERS)
-    .values(serial=bindparam("lock_serial"), scanner=_SCANNER, first_at=_AT)
+    .values(serial=bindparam("lock_serial"), scanner=CLAIM_SCANNER, first_at=CLAIM_AT)
     .on_conflict_do_nothing()
     .returning(SCANNERS.c.serial)
 )

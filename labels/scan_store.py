@@ -119,8 +119,8 @@ SCAN_VALUES: Final = {
     name: bindparam(f"scan_{name}", type_=SCANS.c[name].type) for name in SCAN_COLUMNS
 }
 _CLAIM: Final = bindparam("claim", type_=Boolean())
-_SCANNER: Final = bindparam("claim_scanner", type_=String())
-_AT: Final = bindparam("claim_at", type_=UTCDateTime())
+CLAIM_SCANNER: Final = bindparam("claim_scanner", type_=String())
+CLAIM_AT: Final = bindparam("claim_at", type_=UTCDateTime())
 LOG: Final = insert(SCANS).values(SCAN_VALUES).inline()  # no RETURNING: nobody reads the id
 
 
@@ -150,7 +150,7 @@ def store_and_log_pg(stored: Any) -> Any:
         pg_insert(SCANNERS)
         .from_select(
             ["serial", "scanner", "first_at"],
-            select(stored.c.serial, _SCANNER, _AT).where(_CLAIM),
+            select(stored.c.serial, CLAIM_SCANNER, CLAIM_AT).where(_CLAIM),
         )
         .on_conflict_do_nothing()
         .cte("claimed")
@@ -172,7 +172,7 @@ _UPDATE_SQLITE: Final = HotStatement(_update_if_unchanged())
 _INSERT_SQLITE: Final = HotStatement(_insert_if_none(sqlite_insert))
 _CLAIM_SQLITE: Final = HotStatement(
     sqlite_insert(SCANNERS)
-    .values(serial=SUMMARY_KEY, scanner=_SCANNER, first_at=_AT)
+    .values(serial=SUMMARY_KEY, scanner=CLAIM_SCANNER, first_at=CLAIM_AT)
     .on_conflict_do_nothing()
 )
 _LOG_HOT: Final = HotStatement(LOG)

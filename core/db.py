@@ -1,5 +1,6 @@
-"""Database plumbing shared by every domain: the declarative base, UTC timestamps, engines
-and transactional sessions, on SQLite (embedded default) and PostgreSQL (production)."""
+"""Database plumbing shared by every domain: the declarative base, UTC timestamps and
+transactional sessions, on SQLite (embedded default) and PostgreSQL (production). The
+engines' per-database settings are :mod:`gimark.core.engines`'."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ import datetime as dt
 import enum
 import fcntl
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy import Connection, DateTime, Enum, MetaData
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from gimark.core.errors import ConfigurationError, DatabaseUnavailableError
+from gimark.core.engines import READ_ONLY, HeldConnections, make_engine, normalize_url
+from gimark.core.errors import DatabaseUnavailableError
+
+__all__ = ["Base", "Database", "UTCDateTime", "make_engine", "utcnow", "value_enum"]
 
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -77,71 +80,8 @@ def value_enum(cls: type[enum.Enum]) -> Enum:
     )
 
 
-def normalize_url(url: str) -> str:
-    """Select psycopg 3 for plain ``postgresql://`` URLs."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
-
-
 T = TypeVar("T")
 R = TypeVar("R")
-IDLE_BEFORE_PING = 1.0  # seconds: a pooled connection idle this long is pinged before use
-_LAST_CHECKIN = "gimark_last_checkin"  # in the pool's record of a connection
-_READ_ONLY = "gimark_read_only"  # execution option of Database.reading
-# PRAGMA synchronous in WAL mode: FULL (the default) syncs the WAL at every commit, so a scan
-# that was answered survives a power loss, as on PostgreSQL with synchronous_commit on.
-# ``?synchronous=normal`` on the URL syncs at checkpoints only: a commit survives a crash of
-# the application but the last ones may be lost on power loss (for demos and tests).
-_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
-
-
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's deferred BEGIN.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: two transactions that read then write
-        # (serial allocation, scan counters) queue instead of failing with "database is locked".
-        # A read-only transaction (Database.reading) takes no lock: in WAL mode it neither
-        # waits for the writer nor holds it up.
-        deferred = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Ping a connection at checkout only if it sat idle in the pool.
-
-    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip on every scan, for a
-    check that matters only after the server went away. A connection that was in use a moment
-    ago is taken to be alive; if the server restarted meanwhile, the next statement on it
-    fails (the scan answers cannot_verify) and the pool throws away all its connections.
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_LAST_CHECKIN] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        last = record.info.get(_LAST_CHECKIN)
-        if last is not None and time.monotonic() - last < IDLE_BEFORE_PING:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as exc:
-            raise DisconnectionError() from exc  # the pool connects anew and tries again
 
 
 @contextmanager
@@ -170,27 +110,6 @@ def _unavailable_as_error() -> Iterator[None]:
         raise
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with gimark's per-database settings."""
-    url = normalize_url(url)
-    if url.startswith("sqlite"):
-        parsed = make_url(url)
-        synchronous = parsed.query.get("synchronous", "full")
-        if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
-            raise ConfigurationError(
-                detail=f"synchronous= must be one of {', '.join(_SYNCHRONOUS)}",
-                detail_zh=f"synchronous= 须为 {'、'.join(_SYNCHRONOUS)} 之一",
-            )
-        parsed = parsed.difference_update_query(["synchronous"])
-        engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine, synchronous.upper())
-        return engine
-    engine = create_engine(url, **kwargs)
-    if "pool_pre_ping" not in kwargs:
-        _ping_when_idle(engine)
-    return engine
-
-
 class Database:
     """An engine and its session factory."""
 
@@ -198,14 +117,15 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # The hot path's connections (write, read_then_write) on PostgreSQL: a pool of its
-        # own, born in autocommit, so a checkout neither switches autocommit on and off nor
-        # rolls back on return.
+        # The hot path's connections (write, read_then_write), one held per thread; on
+        # PostgreSQL from a pool of their own, born in autocommit, so a use neither switches
+        # autocommit on and off nor rolls back when done.
         self._autocommit = self.engine
         if self.dialect == "postgresql":
             self._autocommit = make_engine(
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
+        self._hot = HeldConnections(self._autocommit)
         database = self.engine.url.database if self.dialect == "sqlite" else None
         file_backed = database not in (None, "", ":memory:")
         self._writers = Path(f"{database}-writers.lock") if file_backed else None
@@ -274,13 +194,17 @@ class Database:
         Raises:
             DatabaseUnavailableError: the database could not be reached or failed operationally.
         """
-        with _unavailable_as_error(), self._autocommit.connect() as conn:
-            return self._write_on(conn, work)
+        with _unavailable_as_error():
+            conn = self._hot.take()
+            try:
+                return self._write_on(conn, work)
+            finally:
+                self._hot.give_back(conn)
 
     def _write_on(self, conn: Connection, work: Callable[[Connection], T]) -> T:
         if self.dialect == "postgresql":
             return work(conn)  # autocommit: the statement commits itself
-        conn.execution_options(**{_READ_ONLY: False})
+        conn.execution_options(**{READ_ONLY: False})
         with _queued(self._writers), conn.begin():
             return work(conn)
 
@@ -288,7 +212,7 @@ class Database:
         self, read: Callable[[Connection], R], write: Callable[[Connection, R], T]
     ) -> T:
         """``read(conn)`` without taking any lock, then ``write(conn, what read returned)``,
-        committed when it returns, on one pooled connection: for a hot path that decides
+        committed when it returns, on the thread's held connection: for a hot path that decides
         what to write from what it read and checks in the write that it still holds
         (a compare and swap).
 
@@ -306,26 +230,30 @@ class Database:
         postgresql = self.dialect == "postgresql"
         retries = 1
         while True:
-            with _unavailable_as_error(), self._autocommit.connect() as conn:
+            with _unavailable_as_error():
+                conn = self._hot.take()
                 try:
-                    if postgresql:
-                        got = read(conn)
-                    else:
-                        with conn.execution_options(**{_READ_ONLY: True}).begin():
+                    try:
+                        if postgresql:
                             got = read(conn)
-                except Exception:
-                    if retries and conn.invalidated:
-                        retries -= 1
-                        continue  # the connection died in the pool; nothing was written
-                    raise
-                if conn.invalidated:
-                    # read met the dead connection and answered without it (a verdict without
-                    # state, say): ask again on a fresh one.
-                    if retries:
-                        retries -= 1
-                        continue
-                    raise DatabaseUnavailableError()
-                return self._write_on(conn, lambda c: write(c, got))  # noqa: B023 - called at once
+                        else:
+                            with conn.execution_options(**{READ_ONLY: True}).begin():
+                                got = read(conn)
+                    except Exception:
+                        if retries and conn.invalidated:
+                            retries -= 1
+                            continue  # the connection died in the pool; nothing was written
+                        raise
+                    if conn.invalidated:
+                        # read met the dead connection and answered without it (a verdict
+                        # without state, say): ask again on a fresh one.
+                        if retries:
+                            retries -= 1
+                            continue
+                        raise DatabaseUnavailableError()
+                    return self._write_on(conn, lambda c: write(c, got))  # noqa: B023
+                finally:
+                    self._hot.give_back(conn)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -335,7 +263,7 @@ class Database:
         Raises:
             DatabaseUnavailableError: the database could not be reached or failed operationally.
         """
-        read_only = {_READ_ONLY: True}
+        read_only = {READ_ONLY: True}
         with (
             _unavailable_as_error(),
             self.engine.connect() as conn,
@@ -345,5 +273,6 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        self._hot.close()
         self.engine.dispose()
         self._autocommit.dispose()

@@ -1,11 +1,13 @@
-"""Core statements run on the driver's own cursor, for the few statements of the scan path.
+"""Core statements run on the driver's own connection, for the few statements of the scan path.
 
-A scan runs three statements. Through SQLAlchemy's execution machinery each costs about as
-much client CPU again as the driver's own work (execution context, parameter processing,
+A scan runs one to three statements. Through SQLAlchemy's execution machinery each costs about
+as much client CPU again as the driver's own work (execution context, parameter processing,
 a cursor description built column by column, row objects), which on the verify endpoint
 is a sixth of a request. A :class:`HotStatement` is the same Core construct, compiled once
 per dialect into its SQL text, constant parameters and type processors; running it is a
-dict merge, the driver's ``execute`` and the result processors of the columns that have one.
+dict merge, the driver's execute and the result processors of the columns that have one.
+On an autocommit PostgreSQL connection (the scan path's) the driver's execute is a statement
+prepared once per connection and run through libpq (:mod:`gimark.core.pg_prepared`).
 
 What it keeps from SQLAlchemy: the statement is still written in Core, bound values and
 results pass through the column types (UTC timestamps, enums stored by value), and a driver
@@ -17,17 +19,19 @@ Python-side default other than a plain value, are refused when first run.
 
 from __future__ import annotations
 
+import copy
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from gimark.core.pg_prepared import PreparedStatement, type_oid
 
 __all__ = ["HotStatement"]
 
@@ -43,6 +47,7 @@ class _Compiled:
     results: tuple[tuple[int, Processor], ...]  # result columns whose type converts them
     row: type[tuple[Any, ...]]  # a named tuple of the result columns
     returns_rows: bool  # known here: asking the cursor builds its whole description
+    prepared: PreparedStatement | None  # the same statement for autocommit psycopg connections
 
 
 class HotStatement:
@@ -59,10 +64,16 @@ class HotStatement:
         values = compiled.constants | dict(params)
         for name, process in compiled.binds:
             values[name] = process(values[name])
-        arguments: Any = values if compiled.order is None else [values[n] for n in compiled.order]
-        with _as_sqlalchemy_error(conn, compiled.sql) as cursor:
-            cursor.execute(compiled.sql, arguments)
-            fetched = cursor.fetchall() if compiled.returns_rows else []
+        driver = conn.connection.driver_connection
+        prepared = compiled.prepared
+        fetched: Sequence[Any]
+        try:
+            if prepared is not None and driver.autocommit:  # type: ignore[union-attr]
+                fetched = prepared.run(driver, values)  # type: ignore[arg-type]
+            else:
+                fetched = _execute(driver, compiled, values)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(conn, compiled.sql, exc) from exc
         return [_row(compiled, raw) for raw in fetched]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
@@ -75,6 +86,16 @@ class HotStatement:
         if compiled is None:
             compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
         return compiled
+
+
+def _execute(driver: Any, compiled: _Compiled, values: dict[str, Any]) -> Sequence[Any]:
+    arguments = values if compiled.order is None else [values[n] for n in compiled.order]
+    cursor = driver.cursor()
+    try:
+        cursor.execute(compiled.sql, arguments)
+        return cursor.fetchall() if compiled.returns_rows else []
+    finally:
+        cursor.close()
 
 
 def _row(compiled: _Compiled, raw: Sequence[Any]) -> Any:
@@ -106,15 +127,39 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     columns = list(statement.exported_columns)  # type: ignore[attr-defined]
     results = []
     for index, column in enumerate(columns):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        # The type code the driver would report; PostgreSQL's numeric types ask for it.
+        code = _type_code(column.type, dialect)
+        process = column.type.dialect_impl(dialect).result_processor(dialect, code)
         if process is not None:
             results.append((index, process))
     # The fields are the statement's columns, known only here: mypy cannot type them.
     row = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]
     order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    prepared = _prepared(statement, dialect) if dialect.driver == "psycopg" else None
     return _Compiled(
-        str(compiled), order, constants, tuple(binds), tuple(results), row, bool(columns)
+        str(compiled), order, constants, tuple(binds), tuple(results), row, bool(columns), prepared
     )
+
+
+def _type_code(type_: Any, dialect: Dialect) -> int | None:
+    if dialect.name != "postgresql":
+        return None
+    try:
+        return type_oid(type_, dialect)
+    except ValueError:
+        return None
+
+
+def _prepared(statement: Executable, dialect: Dialect) -> PreparedStatement:
+    """The statement with ``$n`` placeholders (libpq's own), one per distinct parameter, in
+    the order :meth:`HotStatement.rows` passes values, and the type each is sent as."""
+    numbered = copy.copy(dialect)  # the same dialect, compiling for libpq's placeholders
+    numbered.paramstyle, numbered.positional = "numeric_dollar", True
+    compiled = statement.compile(dialect=numbered)  # type: ignore[attr-defined]
+    assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
+    names = tuple(compiled.positiontup)
+    oids = [type_oid(compiled.binds[name].type, dialect) for name in names]
+    return PreparedStatement(str(compiled), names, oids)
 
 
 def _python_side_defaults(compiled: SQLCompiler) -> dict[str, Any]:
@@ -131,20 +176,14 @@ def _python_side_defaults(compiled: SQLCompiler) -> dict[str, Any]:
     return defaults
 
 
-@contextmanager
-def _as_sqlalchemy_error(conn: Connection, sql: str) -> Iterator[Any]:
-    """A cursor of ``conn``'s driver connection; driver errors come out as SQLAlchemy's."""
+def _as_sqlalchemy_error(conn: Connection, sql: str, exc: Any) -> StatementError:
+    """The SQLAlchemy exception for the driver's ``exc``; ``conn`` is invalidated if the
+    server is gone, as SQLAlchemy's own execution would."""
     dialect = conn.dialect
-    driver = conn.connection.driver_connection
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    try:
-        yield cursor
-    except dialect.loaded_dbapi.Error as exc:
-        gone = dialect.is_disconnect(exc, conn.connection, cursor)
-        if gone:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect
-        ) from exc
-    finally:
-        cursor.close()
+    gone = dialect.is_disconnect(exc, conn.connection, None)
+    if gone:
+        conn.invalidate(exc)
+    error: StatementError = DBAPIError.instance(
+        sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect
+    )
+    return error

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
-import gimark.core.db
+import gimark.core.engines
 from gimark.core.db import Database
 from gimark.core.migrate import upgrade
 from gimark.core.pgcluster import Cluster, ClusterUnavailable, start_cluster
@@ -103,7 +103,7 @@ def server_restart(db: Database, monkeypatch: pytest.MonkeyPatch) -> Callable[[]
     """
     if db.dialect != "postgresql":
         pytest.skip("only a server connection can die in the pool")
-    monkeypatch.setattr(gimark.core.db, "IDLE_BEFORE_PING", 3600.0)
+    monkeypatch.setattr(gimark.core.engines, "IDLE_BEFORE_PING", 3600.0)
 
     def restart() -> None:
         url = db.engine.url

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from gimark.core.db import Base, make_engine
+from gimark.core.db import Base
+from gimark.core.engines import make_engine
 from gimark.core.models import import_all_models
 
 import_all_models()

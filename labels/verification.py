@@ -7,6 +7,7 @@ records the scan. The steps are numbered as in ``docs/verification.md``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from gimark.labels.models import BatchStatus
 from gimark.labels.registry_cache import NotCachedError, Party, RegistryCache
 from gimark.labels.scan_state import BatchInfo, State, read_state
 from gimark.labels.serials import looks_like_serial, parse_serial
-from gimark.trace.authorizations import Reason, judge
+from gimark.trace.authorizations import Reason, judge, turning_points
 
 # Verdict names of the contract.
 GENUINE: Final = "genuine"
@@ -241,7 +242,7 @@ def _authorization_reasons(party: Party, batch: BatchInfo, now: dt.datetime) -> 
     at_issue = _at_issue(party, batch.approved_at or batch.requested_at)
     if at_issue is not Reason.AUTHORIZED:
         return (str(at_issue),)  # "not_authorized" extends the contract's reason codes
-    now_reason = judge(party.authorizations, party.enterprise, now).reason
+    now_reason = _reason_in_span(party, bisect.bisect_right(_turning_points(party), now))
     return (str(now_reason),) if now_reason in _NOW_REASONS else ()
 
 
@@ -250,3 +251,20 @@ def _authorization_reasons(party: Party, batch: BatchInfo, now: dt.datetime) -> 
 @functools.lru_cache(maxsize=1024)
 def _at_issue(party: Party, issued: dt.datetime) -> Reason:
     return judge(party.authorizations, party.enterprise, issued).reason
+
+
+# What the authorization says now changes only at the instants its rows name: judged once per
+# span between two of them (span i starts at the i-th instant), not on every scan.
+@functools.lru_cache(maxsize=256)
+def _turning_points(party: Party) -> tuple[dt.datetime, ...]:
+    return turning_points(party.authorizations, party.enterprise)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reason_in_span(party: Party, span: int) -> Reason:
+    points = _turning_points(party)
+    if span > 0:
+        at = points[span - 1]
+    else:  # before the first instant (any instant before it answers the same)
+        at = points[0] - dt.timedelta(microseconds=1) if points else dt.datetime.now(dt.UTC)
+    return judge(party.authorizations, party.enterprise, at).reason

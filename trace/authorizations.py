@@ -287,6 +287,23 @@ def judge(
     return AuthorizationState(reason is Reason.AUTHORIZED, reason, best.authorization_id)
 
 
+def turning_points(
+    authorizations: Iterable[Authorization], enterprise: Enterprise | None
+) -> tuple[dt.datetime, ...]:
+    """The instants at which :func:`judge`'s answer for these rows may change, in order:
+    from one of them up to the next it is the same (a change is in force from its instant
+    on, a period starts at ``valid_from`` and ends at ``valid_until``)."""
+    instants: set[dt.datetime] = set()
+    for authorization in authorizations:
+        instants.update(change.effective_at for change in authorization.changes)
+        instants.add(authorization.valid_from)
+        if authorization.valid_until is not None:
+            instants.add(authorization.valid_until)
+    if enterprise is not None:
+        instants.update(change.effective_at for change in enterprise.changes)
+    return tuple(sorted(instants))
+
+
 def reason_at(authorization: Authorization, at: dt.datetime) -> Reason:
     """One authorization's answer at ``at``, its enterprise's status included."""
     return _with_enterprise(own_reason_at(authorization, at), authorization.enterprise, at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +20,10 @@ from gimark.trace.authorizations import (
     authorize,
     change_authorization_status,
     get_authorization,
+    judge,
     list_authorizations,
     require_authorized,
+    turning_points,
 )
 from gimark.trace.errors import (
     AuthorizationExpiredError,
@@ -34,7 +37,13 @@ from gimark.trace.errors import (
     OverlappingAuthorizationError,
     RevocationFinalError,
 )
-from gimark.trace.models import Action, Authorization, AuthorizationStatusChange, Status
+from gimark.trace.models import (
+    Action,
+    Authorization,
+    AuthorizationStatusChange,
+    Enterprise,
+    Status,
+)
 
 DAY = dt.timedelta(days=1)
 TICK = dt.timedelta(microseconds=1)
@@ -289,6 +298,37 @@ def test_state_follows_the_enterprise_history(db: Database, pair: tuple[int, int
         Reason.AUTHORIZED,
         Reason.REVOKED,
         Reason.REVOKED,  # expired by then too, but the revocation is the news
+    ]
+
+
+def test_the_state_changes_only_at_the_turning_points(db: Database, pair: tuple[int, int]) -> None:
+    t = utcnow()
+    ident = grant(db, pair, t - 10 * DAY, t + 5 * DAY)
+    change(db, ident, Action.SUSPEND, t - DAY)
+    change(db, ident, Action.REINSTATE, t)
+    change(db, pair[0], Action.SUSPEND, t + DAY, enterprise=True)
+    change(db, pair[0], Action.REINSTATE, t + 2 * DAY, enterprise=True)
+    grant(db, pair, t + 5 * DAY, None)  # the renewal
+    with db.session() as s:
+        rows = s.scalars(select(Authorization).where(Authorization.enterprise_id == pair[0])).all()
+        enterprise = s.get(Enterprise, pair[0])
+        points = turning_points(rows, enterprise)
+        ends = [points[0] - DAY, *points, t + 99 * DAY]
+        spans = list(itertools.pairwise(ends))
+        answers = []
+        for start, end in spans:
+            inside = [start, start + (end - start) / 2, end - TICK]
+            answer = {judge(rows, enterprise, at).reason for at in inside}
+            assert len(answer) == 1, (start, end, answer)  # one answer from start to end
+            answers.append(answer.pop())
+    # Some instants change nothing (the rows' own creation): the answers, runs collapsed.
+    assert [answer for answer, _ in itertools.groupby(answers)] == [
+        Reason.NOT_AUTHORIZED,  # before the grant
+        Reason.AUTHORIZED,
+        Reason.SUSPENDED,
+        Reason.AUTHORIZED,
+        Reason.SUSPENDED,  # the enterprise's suspension
+        Reason.AUTHORIZED,  # reinstated, then renewed
     ]
 
 

@@ -13,7 +13,6 @@ geolocation was allowed.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import hmac
 import ipaddress
 import math
@@ -179,8 +178,7 @@ def ip_hash(ip: IPAddress, key: bytes) -> str:
     """
     if not key:
         raise ValueError("ip_hash needs a non-empty secret key")
-    digest = hmac.new(key, _unmapped(ip).packed, hashlib.sha256).hexdigest()
-    return digest[:IP_HASH_HEX_CHARS]
+    return hmac.digest(key, _unmapped(ip).packed, "sha256").hex()[:IP_HASH_HEX_CHARS]
 
 
 # Browsers send plain decimals; JavaScript writes tiny values with an exponent (1e-7).

@@ -7,6 +7,7 @@ from typing import Any
 
 from gimark.labels.reasons import reason_json, verdict_json
 from gimark.labels.registry_cache import Party
+from gimark.labels.scan_state import BatchInfo
 from gimark.labels.scanning import Outcome
 from gimark.labels.serials import format_serial
 from gimark.trace.errors import InvalidRegionError
@@ -68,8 +69,11 @@ def _enterprise(party: Party) -> dict[str, Any]:
 
 def _batch(outcome: Outcome) -> dict[str, Any] | None:
     batch = outcome.finding.batch
-    if batch is None:
-        return None
+    return None if batch is None else _batch_json(batch)
+
+
+@functools.lru_cache(maxsize=1024)  # a batch shows the same on every scan of its labels
+def _batch_json(batch: BatchInfo) -> dict[str, Any]:
     return {
         "id": batch.id,
         "status": batch.status.value,

@@ -50,8 +50,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         # (serial allocation, scan counters) queue instead of failing with "database is locked".
         # A read-only transaction (Database.reading) takes no lock: in WAL mode it neither
         # waits for the writer nor holds it up.
+        # Sent on the driver connection: SQLAlchemy's execution machinery would cost a scan's
+        # write more than SQLite's BEGIN itself, while the writers' queue waits.
         deferred = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -157,6 +157,12 @@ class Result:
 
 
 @pytest.fixture
+def env_of() -> Callable[[Settings], dict[str, str]]:
+    """The GIMARK_* environment that gives a gimark process these settings."""
+    return settings_env
+
+
+@pytest.fixture
 def run(settings: Settings) -> Callable[..., Result]:
     """Invoke ``gimark ARGS`` in-process with this test's settings."""
     from gimark.core.cli import cli

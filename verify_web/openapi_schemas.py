@@ -35,6 +35,13 @@ STRING: Final[Schema] = {"type": "string"}
 INTEGER: Final[Schema] = {"type": "integer"}
 WHEN: Final[Schema] = nullable({"type": "string", "format": "date-time"})
 
+# A report's text fields, as JSON or as a form (which may add a photo).
+_REPORT_FIELDS: Final[dict[str, Schema]] = {
+    "code": {"type": "string", "maxLength": LIMITS.code_chars},
+    "text": {"type": "string", "maxLength": LIMITS.text_chars},
+    "contact": {"type": "string", "maxLength": LIMITS.contact_chars},
+}
+
 SCHEMAS: Final[dict[str, Schema]] = {
     "Words": _object(["code", "zh", "en"], code=STRING, zh=STRING, en=STRING),
     "Reason": _object(
@@ -102,19 +109,13 @@ SCHEMAS: Final[dict[str, Schema]] = {
     "Error": _object(["error"], error=ref("Words")),
     "ReportJson": {
         "type": "object",
-        "properties": {
-            "code": {"type": "string", "maxLength": LIMITS.code_chars},
-            "text": {"type": "string", "maxLength": LIMITS.text_chars},
-            "contact": {"type": "string", "maxLength": LIMITS.contact_chars},
-        },
+        "properties": dict(_REPORT_FIELDS),
         "description": "text is required unless a photo is sent (multipart only)",
     },
     "ReportForm": {
         "type": "object",
         "properties": {
-            "code": {"type": "string", "maxLength": LIMITS.code_chars},
-            "text": {"type": "string", "maxLength": LIMITS.text_chars},
-            "contact": {"type": "string", "maxLength": LIMITS.contact_chars},
+            **_REPORT_FIELDS,
             "photo": {"type": "string", "contentMediaType": "application/octet-stream"},
         },
     },

@@ -130,18 +130,6 @@ def settings(settings: Settings, port: int) -> Settings:
     return settings.with_overrides(base_url=f"HTTP://127.0.0.1:{port}/V")
 
 
-def server_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIMARK_")}
-    env |= {
-        "GIMARK_HOME": str(settings.home),
-        "GIMARK_DATABASE_URL": settings.database_url,
-        "GIMARK_BASE_URL": settings.base_url,
-    }
-    if settings.key_passphrase is not None:
-        env["GIMARK_KEY_PASSPHRASE"] = settings.key_passphrase
-    return env
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
@@ -151,7 +139,13 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def server(settings: Settings, port: int, world: Any, tmp_path: Path) -> Iterator[str]:
+def server(
+    settings: Settings,
+    port: int,
+    world: Any,
+    tmp_path: Path,
+    env_of: Callable[[Settings], dict[str, str]],
+) -> Iterator[str]:
     """``gimark serve`` (gunicorn, one worker) on the port of the QR base URL; its origin."""
     gimark = Path(sys.executable).with_name("gimark")
     log_path = tmp_path / "gunicorn.log"
@@ -159,7 +153,9 @@ def server(settings: Settings, port: int, world: Any, tmp_path: Path) -> Iterato
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(gimark), "serve", "--port", str(port), "--workers", "1"],
-            env=server_env(settings),
+            # The machine's environment without its own GIMARK_* settings, then the test's.
+            env={k: v for k, v in os.environ.items() if not k.startswith("GIMARK_")}
+            | env_of(settings),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -12,9 +12,12 @@ delivered through the batch services: one row per batch, so the serial → batch
 that many rows to search). ``--codes`` serials spread at random over the whole range are
 signed (real Ed25519 QR codes) into a file that a wrk Lua script cycles through, so every
 request in a run carries a different code. gunicorn serves ``gimark.verify_web:create_app()``
-on 127.0.0.1 (4 sync workers by default: on 2 cores a worker waits on the database for part
-of each request, so two per core keep both busy); wrk (one thread) drives it on the same
-cores as the server and the database, after a warm-up, for ``--seconds`` per endpoint:
+on 127.0.0.1 with 2 sync workers by default, as ``gimark serve`` runs (one per core here:
+more get less done; measured on this 2-core machine with PostgreSQL, 1,937 verifications/s
+for 2 workers, 1,778 for 3, 1,460–1,700 for 4 in three runs, since a worker that waits on
+the database costs less than the switching between more workers and their database
+backends); wrk (one thread) drives it on the same cores as the server and the database,
+after a warm-up, for ``--seconds`` per endpoint:
 
 * ``GET /api/v1/ping`` — the trivial endpoint of the same app, same server, same run;
 * ``GET /api/v1/verify?code=…`` — a full scan: signature, state, duplicate pattern, and one
@@ -596,7 +599,7 @@ def main() -> None:
     parser.add_argument(
         "--sqlite-synchronous", default="full,normal", help="full, normal or both (default)"
     )
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="per worker; >1 uses gthread")
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()

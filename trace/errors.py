@@ -184,7 +184,7 @@ class AuthorizationExpiredError(NotAuthorizedError):
     )
 
 
-# --- places: the operator's IP-to-region data (trace.places) ---------------------------------
+# --- places: the operator's IP-to-region data (trace.ip_regions, trace.ip2region) ------------
 
 
 class PlaceDataError(GimarkError):

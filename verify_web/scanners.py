@@ -13,13 +13,8 @@ from flask import Flask, Request, Response, current_app
 
 from gimark.core.settings import Settings
 from gimark.labels.scanning import Scanning
-from gimark.trace.places import (
-    RegionResolver,
-    client_ip,
-    ip_hash,
-    load_resolver,
-    place_from_request,
-)
+from gimark.trace.ip_regions import load_resolver
+from gimark.trace.places import RegionResolver, client_ip, ip_hash, place_from_request
 
 SCANNER_COOKIE: Final = "gm_sid"
 COOKIE_MAX_AGE: Final = 2 * 365 * 24 * 3600  # seconds: a package lives on a shelf for months

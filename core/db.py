@@ -208,6 +208,12 @@ class Database:
         with _queued(self._writers), conn.begin():
             return work(conn)
 
+    def _read_on(self, conn: Connection, read: Callable[[Connection], R]) -> R:
+        if self.dialect == "postgresql":
+            return read(conn)  # autocommit: each statement sees the latest committed state
+        with conn.execution_options(**{READ_ONLY: True}).begin():
+            return read(conn)
+
     def read_then_write(
         self, read: Callable[[Connection], R], write: Callable[[Connection, R], T]
     ) -> T:
@@ -227,18 +233,13 @@ class Database:
         Raises:
             DatabaseUnavailableError: the database could not be reached or failed operationally.
         """
-        postgresql = self.dialect == "postgresql"
         retries = 1
         while True:
             with _unavailable_as_error():
                 conn = self._hot.take()
                 try:
                     try:
-                        if postgresql:
-                            got = read(conn)
-                        else:
-                            with conn.execution_options(**{READ_ONLY: True}).begin():
-                                got = read(conn)
+                        got = self._read_on(conn, read)
                     except Exception:
                         if retries and conn.invalidated:
                             retries -= 1

@@ -28,6 +28,15 @@ def scan_request(text: str) -> tuple[Outcome, str, bool]:
     return service.scan(text, scanning_of(request, scanner), utcnow()), scanner, new
 
 
+def scan_answered(response: Response, scanner: str, new: bool) -> Response:
+    """``response`` as the answer to a scan (from :func:`scan_request`): never cached, and
+    setting the scanner's cookie if it is new."""
+    response.headers["Cache-Control"] = "no-store"  # every scan is a new observation
+    if new:
+        remember_scanner(response, scanner, current_app.config["GIMARK_SETTINGS"])
+    return response
+
+
 @bp.get("/verify")
 def verify() -> Response:
     """The verdict of ``?code=`` (a scanned QR text or a typed serial) as JSON."""
@@ -36,12 +45,9 @@ def verify() -> Response:
     # final newline) from a fifth of the work, on the endpoint every scan calls.
     body = orjson.dumps(outcome_json(outcome), option=_JSON_OPTIONS)
     response = current_app.response_class(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"  # every scan is a new observation
     if outcome.verdict == "cannot_verify":
         response.headers["Retry-After"] = "30"
-    if new:
-        remember_scanner(response, scanner, current_app.config["GIMARK_SETTINGS"])
-    return response
+    return scan_answered(response, scanner, new)
 
 
 @bp.get("/ping")

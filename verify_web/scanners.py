@@ -9,7 +9,8 @@ import re
 import secrets
 from typing import Final
 
-from flask import Flask, Request, Response, current_app
+from flask import Flask, Request, current_app
+from werkzeug.wrappers import Response
 
 from gimark.core.settings import Settings
 from gimark.labels.scanning import Scanning

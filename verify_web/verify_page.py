@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -27,12 +26,11 @@ from werkzeug.wrappers import Response
 
 from gimark.core.settings import Settings
 from gimark.verify_web import errors, verdict_view
-from gimark.verify_web.api import scan_request
+from gimark.verify_web.api import scan_answered, scan_request
 from gimark.verify_web.auth import protect_forms
 from gimark.verify_web.i18n import error_message
 from gimark.verify_web.report_errors import ReportError
 from gimark.verify_web.reports import read_report, receive
-from gimark.verify_web.scanners import remember_scanner
 from gimark.verify_web.verdict_json import outcome_json
 
 NAME: Final = "verify_page"
@@ -73,11 +71,7 @@ def _answer(text: str, scanned: bool) -> Response:
         locate=locate,
         report_open=outcome.verdict in _REPORT_OPEN,
     )
-    response = make_response(page, 200)
-    response.headers["Cache-Control"] = "no-store"  # every scan is a new observation
-    if new:
-        remember_scanner(response, scanner, current_app.config["GIMARK_SETTINGS"])
-    return response
+    return scan_answered(make_response(page, 200), scanner, new)
 
 
 def report_form() -> str:

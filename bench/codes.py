@@ -23,13 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from gimark.keys.errors import UnknownKeyError
-from gimark.labels.codes import (
-    decode_and_verify,
-    encode_url,
-    key_id_for,
-    sign_code,
-    sign_codes,
-)
+from gimark.keys.ids import key_id_for
+from gimark.labels.issuing.codes import decode_and_verify, encode_url, sign_code, sign_codes
 
 BASE = "HTTPS://GI.EXAMPLE.CN/V"
 SLICE = 0.1  # seconds of one measurement per round

@@ -3,8 +3,8 @@
 Usage: ``.venv/bin/python bench/detection.py [--seed N] [--genuine N] [--copies N]``
 
 Runs the market simulator (``tests/simulation/market.py``), feeds every scan through
-``gimark.labels.duplicates.assess`` and ``verdict_of`` as the scan path does, and prints the
-precision and recall of each verdict, the copied labels' figures, then one JSON line.
+``gimark.labels.scanning.duplicates.assess`` and ``verdict_of`` as the scan path does, and
+prints the precision and recall of each verdict, the copied labels' figures, then one JSON line.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from simulation.market import VERDICTS, Figures, MarketConfig, replay, simulate
 
-from gimark.labels.duplicates import DetectionConfig
+from gimark.labels.scanning.duplicates import DetectionConfig
 
 DEFINITIONS = """\
 Definitions

@@ -26,13 +26,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from instance import ACTOR, PASSPHRASE, approved_batch, seed
+from seeding import ACTOR, PASSPHRASE, approved_batch, seed
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
 from gimark.keys.services import active_key, load_signer_for
-from gimark.labels.qr import qr_matrix
-from gimark.labels.runs import generate_run
+from gimark.labels.printing.qr import qr_matrix
+from gimark.labels.printing.runs import generate_run
 
 BASE_URL = "HTTPS://GI.EXAMPLE.CN/V"
 QR_SAMPLE = 3000  # QR texts encoded per measurement of the bare matrix rate

@@ -31,9 +31,9 @@ import qrcode
 import segno
 import zxingcpp
 
-from gimark.labels.layout import A4_3x8, Layout
-from gimark.labels.qr import qr_matrix
-from gimark.labels.sheets import LabelData, write_pdf, write_png, write_svg
+from gimark.labels.printing.layout import A4_3x8, Layout
+from gimark.labels.printing.qr import qr_matrix
+from gimark.labels.printing.sheets import LabelData, write_pdf, write_png, write_svg
 
 BASE = "HTTPS://LABELS.GI.EXAMPLE.CN/V"  # 30 characters: QR texts of 151, as in production
 USCC = "91350100M000100Y43"

@@ -19,7 +19,7 @@ the database costs less than the switching between more workers and their databa
 backends); wrk (one thread) drives it on the same cores as the server and the database,
 after a warm-up, for ``--seconds`` per endpoint:
 
-* ``GET /api/v1/ping`` — the trivial endpoint of the same app, same server, same run;
+* ``GET /healthz`` — the trivial endpoint of the same app, same server, same run;
 * ``GET /api/v1/verify?code=…`` — a full scan: signature, state, duplicate pattern, and one
   scan row committed per request.
 
@@ -75,17 +75,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from instance import ACTOR, PASSPHRASE, approved_batch, seed
+# The throwaway PostgreSQL cluster is the tests' support; bench/ scripts import it from there.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from seeding import ACTOR, PASSPHRASE, approved_batch, seed
 from sqlalchemy import func, select
+from support.pgcluster import Cluster, free_port, start_cluster
 
 from gimark.core.db import Database
-from gimark.core.pgcluster import Cluster, free_port, start_cluster
 from gimark.core.settings import Settings
 from gimark.keys.services import load_signer
-from gimark.labels.batches import mark_printed
-from gimark.labels.codes import encode_url, sign_codes
-from gimark.labels.ledger import deliver_batch
-from gimark.labels.scan_models import ScanRecord
+from gimark.labels.issuing.batches import mark_printed
+from gimark.labels.issuing.codes import encode_url, sign_codes
+from gimark.labels.issuing.ledger import deliver_batch
+from gimark.labels.scanning.models import ScanRecord
 
 BASE_URL = "HTTPS://GI.EXAMPLE.CN/V"
 TARGETS = {
@@ -358,7 +361,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                ping = self.url + "/api/v1/ping"  # http on loopback, built above
+                ping = self.url + "/healthz"  # http on loopback, built above
                 with urllib.request.urlopen(ping, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
                         return
@@ -395,7 +398,7 @@ def run_wrk(
     if script is not None:
         command += ["-s", str(script), url, "--", str(offset)]
     else:
-        command.append(url + "/api/v1/ping")
+        command.append(url + "/healthz")
     meter = meter or CpuMeter([])
     busy, ours = meter.snapshot()
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)

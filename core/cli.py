@@ -22,10 +22,11 @@ from gimark.core.settings import load_settings
 COMMAND_MODULES = (
     "gimark.keys.cli",
     "gimark.trace.cli",
-    "gimark.labels.cli",
-    "gimark.labels.verify_cli",
+    "gimark.labels.issuing.cli",
+    "gimark.labels.printing.cli",
+    "gimark.labels.offline.cli",
     "gimark.verify_web.cli",
-    "gimark.verify_web.account_cli",
+    "gimark.verify_web.accounts.cli",
 )
 
 EX_SOFTWARE = 70  # sysexits.h: internal software error

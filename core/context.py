@@ -11,7 +11,7 @@ from gimark.core.db import Database
 from gimark.core.settings import Settings
 
 
-class PassphraseUnavailable(Exception):
+class PassphraseUnavailableError(Exception):
     """No passphrase configured and nobody to ask (keys code turns this into its own error)."""
 
 
@@ -35,15 +35,15 @@ class Context:
         """The key passphrase: from the settings, else asked on the terminal.
 
         Raises:
-            PassphraseUnavailable: none configured and no terminal to ask on.
+            PassphraseUnavailableError: none configured and no terminal to ask on.
         """
         if self.settings.key_passphrase is not None:
             return self.settings.key_passphrase
         if not (self.interactive and sys.stdin.isatty()):
-            raise PassphraseUnavailable()
+            raise PassphraseUnavailableError()
         first = getpass.getpass("gimark key passphrase / 密钥口令: ")
         if confirm and getpass.getpass("again / 再输一次: ") != first:
-            raise PassphraseUnavailable()
+            raise PassphraseUnavailableError()
         return first
 
     def close(self) -> None:

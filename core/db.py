@@ -22,7 +22,15 @@ from sqlalchemy.types import TypeDecorator
 from gimark.core.engines import READ_ONLY, HeldConnections, make_engine, normalize_url
 from gimark.core.errors import DatabaseUnavailableError
 
-__all__ = ["Base", "Database", "UTCDateTime", "make_engine", "utcnow", "value_enum"]
+__all__ = [
+    "Base",
+    "Database",
+    "UTCDateTime",
+    "connection_of",
+    "make_engine",
+    "utcnow",
+    "value_enum",
+]
 
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -78,6 +86,11 @@ def value_enum(cls: type[enum.Enum]) -> Enum:
         length=32,
         validate_strings=True,
     )
+
+
+def connection_of(session: Session | Connection) -> Connection:
+    """The Core connection under ``session`` (itself if it is one), in its transaction."""
+    return session.connection() if isinstance(session, Session) else session
 
 
 T = TypeVar("T")

@@ -8,9 +8,10 @@ MODEL_MODULES = (
     "gimark.core.generation",
     "gimark.keys.models",
     "gimark.trace.models",
-    "gimark.labels.models",
-    "gimark.labels.scan_models",
-    "gimark.verify_web.accounts",
+    "gimark.labels.issuing.models",
+    "gimark.labels.scanning.models",
+    "gimark.verify_web.accounts.models",
+    "gimark.verify_web.reports.models",
 )
 
 

@@ -5,43 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from gimark.core.context import Context, PassphraseUnavailable
+from gimark.core.context import Context
 from gimark.core.output import emit, json_option, to_json
 from gimark.keys import services
-from gimark.keys.errors import JwksError, MissingPassphraseError
-from gimark.keys.models import SigningKey
-
-MAX_JWKS_BYTES = 1_000_000  # bytes; a thousand keys fit in a fifth of that
-
-
-def passphrase_of(gm: Context, *, confirm: bool = False) -> str:
-    """The key passphrase, or the error that says how to give one.
-
-    Raises:
-        MissingPassphraseError: none set and no terminal to ask on.
-    """
-    try:
-        return gm.passphrase(confirm=confirm)
-    except PassphraseUnavailable:
-        raise MissingPassphraseError() from None
-
-
-def key_summary(row: SigningKey) -> dict[str, Any]:
-    """What ``keys list`` shows of a key (never anything private)."""
-    return {
-        "kid": row.kid,
-        "key_id": row.key_id.upper(),
-        "issuer": row.issuer,
-        "own": row.own,
-        "status": row.status.value,
-        "created_at": row.created_at,
-        "retired_at": row.retired_at,
-        "compromised_at": row.compromised_at,
-    }
+from gimark.keys.commands import key_summary, passphrase_of
+from gimark.keys.errors import JwksError
+from gimark.keys.jwks import MAX_JWKS_BYTES
 
 
 @click.group("keys")

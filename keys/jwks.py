@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from gimark.keys.errors import JwksError
+from gimark.keys.ids import key_id_for
 from gimark.keys.keyring import (
     PublicKeyInfo,
     b64url,
@@ -18,9 +19,9 @@ from gimark.keys.keyring import (
     raw_public,
 )
 from gimark.keys.models import KeyStatus
-from gimark.labels.codes import key_id_for
 
 MAX_KEYS = 1000  # an imported set larger than this is not a key set anyone publishes
+MAX_JWKS_BYTES = 1_000_000  # bytes; a thousand keys fit in a fifth of that
 
 
 def jwk_of(info: PublicKeyInfo) -> dict[str, Any]:

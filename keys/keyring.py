@@ -23,8 +23,8 @@ from gimark.keys.errors import (
     UnknownKeyError,
     WrongPassphraseError,
 )
+from gimark.keys.ids import jwk_thumbprint, key_id_for
 from gimark.keys.models import KeyStatus
-from gimark.labels.codes import jwk_thumbprint, key_id_for
 
 
 def b64url(data: bytes) -> str:

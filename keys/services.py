@@ -21,6 +21,7 @@ from gimark.keys.errors import (
     NoActiveKeyError,
     UnknownKeyError,
 )
+from gimark.keys.ids import key_id_for
 from gimark.keys.jwks import from_jwks, to_jwks
 from gimark.keys.keyring import (
     PublicKeyInfo,
@@ -34,7 +35,6 @@ from gimark.keys.keyring import (
     write_private_key,
 )
 from gimark.keys.models import KeyStatus, SigningKey
-from gimark.labels.codes import key_id_for
 
 OWN_ISSUER = "gimark"
 

@@ -19,11 +19,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
+from support.pgcluster import Cluster, ClusterUnavailableError, start_cluster
 
 import gimark.core.engines
 from gimark.core.db import Database
 from gimark.core.migrate import upgrade
-from gimark.core.pgcluster import Cluster, ClusterUnavailable, start_cluster
 from gimark.core.settings import Settings
 
 PASSPHRASE = "correct horse battery staple"
@@ -38,7 +38,7 @@ _counter = itertools.count()
 def pg_cluster() -> Iterator[Cluster]:
     try:
         cluster = start_cluster()
-    except ClusterUnavailable as exc:
+    except ClusterUnavailableError as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI: {exc}")
         pytest.skip(f"PostgreSQL tests skipped: {exc}")

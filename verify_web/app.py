@@ -13,18 +13,19 @@ from gimark.core.db import Database
 from gimark.core.settings import Settings, load_settings
 from gimark.verify_web import (
     api,
-    auth,
     errors,
     i18n,
     openapi,
     pages,
     portal,
-    reports,
+    scan,
     scanners,
     verify_page,
     wellknown,
 )
+from gimark.verify_web.accounts import auth
 from gimark.verify_web.extensions import DB_EXTENSION
+from gimark.verify_web.reports import views as reports
 
 
 def secret_key(settings: Settings) -> str:
@@ -82,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     portal.init_app(app)
     scanners.init_app(app)
+    scan.init_app(app)
     api.init_app(app)
     reports.init_app(app)
     openapi.init_app(app)

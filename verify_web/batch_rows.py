@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gimark.core.settings import Settings
-from gimark.labels.ledger import Ledger, ledger
-from gimark.labels.models import Batch, BatchStatus
-from gimark.labels.serials import format_serial
+from gimark.labels.issuing.ledger import Ledger, ledger
+from gimark.labels.issuing.models import Batch, BatchStatus
+from gimark.labels.issuing.serials import format_serial
 from gimark.trace.authorizations import authorization_state, list_authorizations
 from gimark.trace.models import Enterprise, Printer, Product
 from gimark.verify_web.i18n import pick

@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from gimark.core.context import Context, ensure_home
 from gimark.core.migrate import current_revision, upgrade
 from gimark.keys import services as keys
-from gimark.keys.cli import key_summary, passphrase_of
+from gimark.keys.commands import key_summary, passphrase_of
 
 
 def initialize(gm: Context) -> dict[str, Any]:

@@ -12,19 +12,19 @@ from sqlalchemy.orm import Session
 
 from gimark.core.context import Context
 from gimark.keys import services as keys
-from gimark.keys.cli import passphrase_of
+from gimark.keys.commands import passphrase_of
 from gimark.keys.jwks import from_jwks
 from gimark.keys.keyring import PublicKeySet
-from gimark.labels.batches import approve_batch, get_batch, list_batches, request_batch
-from gimark.labels.codes import decode_and_verify, encode_url, sign_code
-from gimark.labels.ledger import deliver_batch
-from gimark.labels.runs import generate_run
-from gimark.labels.serials import format_serial
+from gimark.labels.issuing.batches import approve_batch, get_batch, list_batches, request_batch
+from gimark.labels.issuing.codes import decode_and_verify, encode_url, sign_code
+from gimark.labels.issuing.ledger import deliver_batch
+from gimark.labels.issuing.serials import format_serial
+from gimark.labels.printing.runs import generate_run
 from gimark.trace import services as registry
 from gimark.trace.authorizations import authorize, list_authorizations
 from gimark.trace.models import Enterprise, Printer, Product, ProductKind
-from gimark.verify_web.account_services import create_account, list_accounts
-from gimark.verify_web.accounts import Role
+from gimark.verify_web.accounts.models import Role
+from gimark.verify_web.accounts.services import create_account, list_accounts
 from gimark.verify_web.bootstrap import initialize
 
 DEMO_PASSPHRASE = "gimark-demo-only"  # noqa: S105 - the demo instance only, never real keys

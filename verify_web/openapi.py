@@ -11,10 +11,10 @@ from typing import Any, Final
 from flask import Blueprint, Flask, jsonify
 from werkzeug.wrappers import Response
 
-from gimark.verify_web import report_errors
 from gimark.verify_web.openapi_schemas import INTEGER, SCHEMAS, STRING, Schema, ref
-from gimark.verify_web.report_errors import ReportError
-from gimark.verify_web.report_services import LIMITS
+from gimark.verify_web.reports import errors as report_errors
+from gimark.verify_web.reports.errors import ReportError
+from gimark.verify_web.reports.services import LIMITS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 API_VERSION: Final = "1.0.0"  # of the contract, not of the package

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 from gimark.keys.models import KeyStatus
-from gimark.labels.models import BatchStatus
-from gimark.labels.reasons import REASONS, VERDICTS
+from gimark.labels.issuing.models import BatchStatus
+from gimark.labels.scanning.reasons import REASONS, VERDICTS
 from gimark.trace.models import ProductKind
-from gimark.verify_web.report_services import LIMITS
+from gimark.verify_web.reports.services import LIMITS
 
 Schema = dict[str, Any]
 

@@ -1,4 +1,5 @@
-"""The landing page (the verification page comes with the public verification work)."""
+"""The landing page, and the trivial endpoint: liveness for load balancers, and the baseline
+the verify benchmark measures against."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def index() -> str:
 
 @bp.get("/healthz")
 def healthz() -> dict[str, str]:
-    """Liveness for load balancers (touches nothing)."""
+    """Liveness for load balancers and the benchmark's baseline (touches nothing)."""
     return {"status": "ok"}
 
 

@@ -28,12 +28,12 @@ from wtforms.validators import InputRequired
 from gimark.core.db import utcnow
 from gimark.core.errors import GimarkError, not_found
 from gimark.core.settings import Settings
-from gimark.labels.batches import get_batch, list_batches, request_batch
+from gimark.labels.issuing.batches import get_batch, list_batches, request_batch
 from gimark.verify_web import errors
-from gimark.verify_web.account_errors import BatchNotAssignedError
-from gimark.verify_web.account_services import actor_of
-from gimark.verify_web.accounts import Role
-from gimark.verify_web.auth import protect_forms, role_required, signed_in
+from gimark.verify_web.accounts.auth import protect_forms, role_required, signed_in
+from gimark.verify_web.accounts.errors import BatchNotAssignedError
+from gimark.verify_web.accounts.models import Role
+from gimark.verify_web.accounts.services import actor_of
 from gimark.verify_web.batch_rows import authorized_products, batch_rows
 from gimark.verify_web.extensions import database
 from gimark.verify_web.i18n import error_message

@@ -1,10 +1,10 @@
 """The files of a batch's completed label run, as the printer portal offers them.
 
-``gimark run generate`` writes ``<home>/runs/<batch_id>/`` and, last, ``run.json`` listing
-the files with their digests (see :mod:`gimark.labels.runs`). Only a run with a ``run.json``
-is complete, and only the files it lists are offered: a name from a URL is looked up in that
-list, never joined onto a path as given, and every listed path must resolve inside the run
-folder (symlinks included).
+``gimark run generate`` writes ``<home>/runs/<batch_id>/`` and, last, ``run.json`` listing the
+files with their digests (see :mod:`gimark.labels.printing.runs`). Only a run with a
+``run.json`` is complete, and only the files it lists are offered: a name from a URL is looked
+up in that list, never joined onto a path as given, and every listed path must resolve inside
+the run folder (symlinks included).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from flask import Flask, Request, current_app
 from werkzeug.wrappers import Response
 
 from gimark.core.settings import Settings
-from gimark.labels.scanning import Scanning
+from gimark.labels.scanning.service import Scanning
 from gimark.trace.ip_regions import load_resolver
 from gimark.trace.places import RegionResolver, client_ip, ip_hash, place_from_request
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from gimark.labels.reasons import reason_json, verdict_json
-from gimark.labels.registry_cache import Party
-from gimark.labels.scan_state import BatchInfo
-from gimark.labels.scanning import Outcome
-from gimark.labels.serials import format_serial
+from gimark.labels.issuing.serials import format_serial
+from gimark.labels.scanning.reasons import reason_json, verdict_json
+from gimark.labels.scanning.registry_cache import Party
+from gimark.labels.scanning.service import Outcome
+from gimark.labels.scanning.state import BatchInfo
 from gimark.trace.errors import InvalidRegionError
 from gimark.trace.regions import lookup
 

@@ -1,7 +1,7 @@
 """What the verification page says, in the reader's language, built from the verify JSON.
 
 The page and ``GET /api/v1/verify`` show the same facts: this module only words them (the
-verdict and reasons from :mod:`gimark.labels.reasons`, dates in China's time, places as
+verdict and reasons from :mod:`gimark.labels.scanning.reasons`, dates in China's time, places as
 "湖南省益阳市" / "Yiyang, Hunan").
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from flask_babel import format_date, gettext, lazy_gettext
 
-from gimark.labels.reasons import REASONS, VERDICTS
+from gimark.labels.scanning.reasons import REASONS, VERDICTS
 from gimark.trace.errors import InvalidRegionError
 from gimark.trace.models import ProductKind
 from gimark.trace.regions import Region, lookup, validate_region_code

@@ -26,11 +26,11 @@ from werkzeug.wrappers import Response
 
 from gimark.core.settings import Settings
 from gimark.verify_web import errors, verdict_view
-from gimark.verify_web.api import scan_answered, scan_request
-from gimark.verify_web.auth import protect_forms
+from gimark.verify_web.accounts.auth import protect_forms
 from gimark.verify_web.i18n import error_message
-from gimark.verify_web.report_errors import ReportError
-from gimark.verify_web.reports import read_report, receive
+from gimark.verify_web.reports.errors import ReportError
+from gimark.verify_web.reports.views import read_report, receive
+from gimark.verify_web.scan import scan_answered, scan_request
 from gimark.verify_web.verdict_json import outcome_json
 
 NAME: Final = "verify_page"

@@ -11,8 +11,8 @@ from gimark.core.settings import Settings
 from gimark.keys.errors import KeyringError
 from gimark.keys.keyring import Signer
 from gimark.keys.services import export_jwks, load_signer
-from gimark.labels.errors import StatusListUnavailableError
-from gimark.labels.statuslist import PublishedList
+from gimark.labels.offline.errors import StatusListUnavailableError
+from gimark.labels.offline.statuslist import PublishedList
 from gimark.verify_web.extensions import database
 
 bp = Blueprint("wellknown", __name__)

@@ -126,7 +126,7 @@ def test_read_then_write_reads_again_after_a_restart_and_writes_once(
 
 
 def test_a_database_that_is_away_is_unavailable() -> None:
-    from gimark.core.pgcluster import free_port
+    from support.pgcluster import free_port
 
     gone = Database(f"postgresql://nobody@127.0.0.1:{free_port()}/gone")
     with pytest.raises(DatabaseUnavailableError):

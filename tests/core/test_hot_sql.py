@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from gimark.core.db import Database
 from gimark.core.generation import StateGeneration
 from gimark.core.hot_sql import HotStatement
-from gimark.labels.scan_models import Report, ScanRecord
+from gimark.labels.scanning.models import ScanRecord
+from gimark.verify_web.reports.models import Report
 
 SCANS = ScanRecord.__table__
 GENERATION = StateGeneration.__table__

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
 from gimark.keys import services as keys
-from gimark.labels import batches, ledger
-from gimark.labels.allocation import next_serial
-from gimark.labels.codes import encode_url, sign_code
-from gimark.labels.duplicates import SerialSummary
-from gimark.labels.models import Batch, BatchEvent, BatchStatus, VoidedRange
-from gimark.labels.scan_models import ScanRecord, SerialScanner
+from gimark.labels.issuing import batches, ledger
+from gimark.labels.issuing.allocation import next_serial
+from gimark.labels.issuing.codes import encode_url, sign_code
+from gimark.labels.issuing.models import Batch, BatchEvent, BatchStatus, VoidedRange
+from gimark.labels.scanning.duplicates import SerialSummary
+from gimark.labels.scanning.models import ScanRecord, SerialScanner
 
 ADMIN = "admin:test"
 PRINTER = "printer:test"

@@ -39,7 +39,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gimark.labels.duplicates import DetectionConfig, Scan, SerialSummary, assess, verdict_of
+from gimark.labels.scanning.duplicates import (
+    DetectionConfig,
+    Scan,
+    SerialSummary,
+    assess,
+    verdict_of,
+)
 
 HOUR = 3600.0  # seconds
 DAY = 24 * HOUR

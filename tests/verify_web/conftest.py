@@ -12,7 +12,7 @@ import pytest
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
-from gimark.verify_web.accounts import Role
+from gimark.verify_web.accounts.models import Role
 
 PASSWORD = "correct horse 42"
 Factory = Callable[..., Any]
@@ -30,7 +30,7 @@ def form_token(client: Any, url: str) -> str:
 @pytest.fixture
 def make_account(db: Database) -> Factory:
     """Create an account; returns its id."""
-    from gimark.verify_web.account_services import create_account
+    from gimark.verify_web.accounts.services import create_account
 
     def make(username: str, role: Role, password: str = PASSWORD, **party: int | None) -> int:
         with db.session() as s:
@@ -82,7 +82,7 @@ def world(
     run: Factory,
 ) -> World:
     from gimark.keys.services import create_key
-    from gimark.labels.batches import approve_batch, request_batch
+    from gimark.labels.issuing.batches import approve_batch, request_batch
     from gimark.trace.authorizations import authorize
 
     enterprise = make_enterprise(name="沅江市绿源芦笋专业合作社")
@@ -139,7 +139,7 @@ def live_codes(db: Database, settings: Settings, world: World) -> list[str]:
     """The QR texts of the printer's batch, read from its run's manifest, after delivery."""
     import csv
 
-    from gimark.labels.ledger import deliver_batch
+    from gimark.labels.issuing.ledger import deliver_batch
 
     with db.session() as s:
         deliver_batch(s, world.mine, actor="printer:test")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gimark.core.db import Database
-from gimark.labels.scan_models import ScanRecord
+from gimark.labels.scanning.models import ScanRecord
 
 
 def scans(db: Database) -> list[ScanRecord]:
@@ -79,7 +79,7 @@ def test_a_forged_code_shows_no_history_of_the_label_it_imitates(
     import dataclasses
 
     from gimark.core.settings import Settings
-    from gimark.labels.codes import encode_url, parse
+    from gimark.labels.issuing.codes import encode_url, parse
 
     settings: Settings = client.application.config["GIMARK_SETTINGS"]
     client.get("/api/v1/verify", query_string={"code": live_codes[3]})

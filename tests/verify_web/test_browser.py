@@ -27,9 +27,9 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 from sqlalchemy import select
+from support.pgcluster import free_port
 
 from gimark.core.db import Database
-from gimark.core.pgcluster import free_port
 from gimark.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def server(
         )
     try:
         deadline = time.monotonic() + SERVER_START
-        while not _answers(f"{origin}/api/v1/ping"):
+        while not _answers(f"{origin}/healthz"):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"gimark serve did not start:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.1)
@@ -219,14 +219,14 @@ def small_png() -> bytes:
 
 
 def scans_of(db: Database) -> list[Any]:
-    from gimark.labels.scan_models import ScanRecord
+    from gimark.labels.scanning.models import ScanRecord
 
     with db.session() as s:
         return list(s.scalars(select(ScanRecord).order_by(ScanRecord.id)))
 
 
 def reports_of(db: Database) -> list[Any]:
-    from gimark.labels.scan_models import Report
+    from gimark.verify_web.reports.models import Report
 
     with db.session() as s:
         return list(s.scalars(select(Report).order_by(Report.id)))
@@ -263,7 +263,7 @@ def send_report(page: Page, text: str, photo: bytes | None = None) -> None:
 def test_every_label_on_a_printed_sheet_decodes_to_a_url_of_this_server(
     printed_urls: list[str], settings: Settings
 ) -> None:
-    from gimark.labels.layout import A4_3x8  # the run's default layout
+    from gimark.labels.printing.layout import A4_3x8  # the run's default layout
 
     assert len(set(printed_urls)) == A4_3x8.per_page
     assert all(url.startswith(settings.base_url + "/") for url in printed_urls)
@@ -432,7 +432,7 @@ def test_a_printer_signs_in_and_downloads_the_sheets_in_the_browser(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    from gimark.verify_web.accounts import Role
+    from gimark.verify_web.accounts.models import Role
 
     make_account(
         "printer-browser", Role.PRINTER, password="browser pass 7", printer_id=world.printer_id

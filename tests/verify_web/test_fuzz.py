@@ -19,8 +19,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
-from gimark.labels.errors import BadSerialError
-from gimark.labels.serials import ALPHABET, looks_like_serial, parse_serial
+from gimark.labels.issuing.errors import BadSerialError
+from gimark.labels.issuing.serials import ALPHABET, looks_like_serial, parse_serial
 
 BASE32 = string.ascii_uppercase + "234567"
 ALLOWED = {

@@ -10,9 +10,9 @@ import pytest
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
-from gimark.labels.batches import get_batch, list_batches
-from gimark.labels.serials import format_serial
-from gimark.verify_web.accounts import Role
+from gimark.labels.issuing.batches import get_batch, list_batches
+from gimark.labels.issuing.serials import format_serial
+from gimark.verify_web.accounts.models import Role
 
 Factory = Callable[..., Any]
 Token = Callable[[str], str]

@@ -11,8 +11,8 @@ from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
 from gimark.keys.jwks import from_jwks
 from gimark.keys.keyring import PublicKeySet
-from gimark.labels import batches, ledger
-from gimark.labels.statuslist import BatchState, verify_status_list
+from gimark.labels.issuing import batches, ledger
+from gimark.labels.offline.statuslist import BatchState, verify_status_list
 from gimark.trace.authorizations import authorize
 
 STATUS_URL = "/.well-known/gimark/status.json"

@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
-from gimark.labels.reasons import REASONS
-from gimark.labels.scan_models import ScanRecord
+from gimark.labels.scanning.models import ScanRecord
+from gimark.labels.scanning.reasons import REASONS
 from gimark.trace.models import Enterprise, Product
 
 ZH_GENUINE, EN_GENUINE = "正品标签", "Genuine label"

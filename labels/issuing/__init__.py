@@ -1,0 +1,1 @@
+"""Issuing: signed codes, printed serials, batches, serial allocation and the printing ledger."""

@@ -1,0 +1,1 @@
+"""Offline checking: the signed status list and ``gimark verify`` from published files."""

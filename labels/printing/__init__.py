@@ -1,0 +1,1 @@
+"""Printing: a batch's label run (manifest, layout, QR, PDF/PNG/SVG sheets)."""

@@ -1,0 +1,1 @@
+"""Scanning: judging a scanned code, recording the scan, detecting copied labels."""

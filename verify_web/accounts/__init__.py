@@ -1,0 +1,1 @@
+"""Accounts of the portal: who signs in, with which role, and how."""

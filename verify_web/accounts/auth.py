@@ -1,0 +1,171 @@
+"""Signing in to the portal: Flask-Login sessions, CSRF on every form, role checks.
+
+The session cookie holds only the account id, signed with the app's SECRET_KEY. Each request
+reloads the account, so a deactivated account is signed out at its next request.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from gimark.verify_web import errors
+from gimark.verify_web.accounts.errors import AccountError, RoleRequiredError
+from gimark.verify_web.accounts.models import Account, Role
+from gimark.verify_web.accounts.services import authenticate
+from gimark.verify_web.extensions import database
+from gimark.verify_web.i18n import error_message
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+bp = Blueprint("auth", __name__, url_prefix="/portal")
+
+ROLE_ZH = {
+    Role.ADMIN: "管理员",
+    Role.ENTERPRISE: "用标企业",
+    Role.PRINTER: "印制企业",
+    Role.INSPECTOR: "市场监管",
+}
+
+
+@dataclass(frozen=True)
+class PortalUser(UserMixin):  # type: ignore[misc]  # flask_login ships no types
+    """The signed-in account, detached from the database session it was read in."""
+
+    id: int
+    username: str
+    role: Role
+    enterprise_id: int | None
+    printer_id: int | None
+
+    @classmethod
+    def of(cls, account: Account) -> PortalUser:
+        """A snapshot of ``account``."""
+        return cls(
+            account.id, account.username, account.role, account.enterprise_id, account.printer_id
+        )
+
+
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # flask_login ships no types
+def _load_user(user_id: str) -> PortalUser | None:
+    if not user_id.isdigit():
+        return None
+    with database(current_app).session() as s:
+        account = s.get(Account, int(user_id))
+        return PortalUser.of(account) if account is not None and account.active else None
+
+
+def signed_in() -> PortalUser:
+    """The signed-in user (call only behind :func:`role_required`)."""
+    user = current_user._get_current_object()
+    assert isinstance(user, PortalUser)
+    return user
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    """Let a view run only for a signed-in account with one of ``roles``.
+
+    Anonymous visitors are sent to the sign-in page; other roles get RoleRequiredError (403).
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                raise RoleRequiredError(
+                    role="/".join(roles), role_zh="/".join(ROLE_ZH[r] for r in roles)
+                )
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types
+    username = StringField(lazy_gettext("Username"), validators=[InputRequired()])
+    password = PasswordField(lazy_gettext("Password"), validators=[InputRequired()])
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site; None for anything that could leave it."""
+    if not target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """The sign-in form; a failure answers 401 with the reason in the reader's language."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            with database(current_app).session() as s:
+                account = authenticate(s, username=form.username.data, password=form.password.data)
+                user = PortalUser.of(account)
+        except AccountError as exc:
+            return render_template("portal/login.html", form=form, error=error_message(exc)), 401
+        login_user(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("portal.index"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("portal.index"))
+    return render_template("portal/login.html", form=form, error=None)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out (POST with a CSRF token only, so a link on another site cannot do it)."""
+    logout_user()
+    flash(gettext("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def protect_forms(blueprint: Blueprint) -> None:
+    """Check the CSRF token of every POST to ``blueprint``.
+
+    Opt-in per blueprint rather than app-wide: the JSON API (reports from apps) carries no
+    form token, and must not be refused for it.
+    """
+
+    def check() -> None:
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+
+    blueprint.before_request(check)
+
+
+protect_forms(bp)  # once, at import: a blueprint cannot change after its first registration
+
+
+def init_app(app: Flask) -> None:
+    """Install Flask-Login and CSRF protection; register the sign-in pages."""
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # see protect_forms
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)  # seconds: a working day's tab
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    # Flask-Login flashes login_message through this callback; a lazy string cannot go into
+    # the session cookie, so the message is translated here, at flash time.
+    login_manager.localize_callback = lambda _message: gettext("Please sign in to see this page.")
+    errors.serve_html_errors(app, bp)
+    app.register_blueprint(bp)

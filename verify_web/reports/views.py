@@ -1,0 +1,129 @@
+"""``POST /api/v1/reports``: a consumer's report of a suspect product, from an app or a page.
+
+JSON (``{"code", "text", "contact"}``) or a multipart form (the same fields and a ``photo``
+file). No CSRF token: the API is not authenticated by a cookie, so a forged cross-site POST
+gains nothing a direct one would not. The verification page's form posts to its own
+CSRF-protected route, which calls :func:`receive` too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Request, current_app, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from gimark.core.db import utcnow
+from gimark.core.settings import Settings
+from gimark.labels.scanning.service import read_summary
+from gimark.labels.scanning.verification import DUPLICATE, GENUINE
+from gimark.verify_web.extensions import database
+from gimark.verify_web.reports.errors import (
+    BadJsonError,
+    BadReportFieldError,
+    RequestTooLargeError,
+)
+from gimark.verify_web.reports.photos import Photo
+from gimark.verify_web.reports.services import (
+    LIMITS,
+    ReportDraft,
+    Reporter,
+    check_draft,
+    check_photo,
+    submit_report,
+)
+from gimark.verify_web.scan import scan_service
+from gimark.verify_web.scanners import scanner_id, scanning_of
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1")
+FIELDS = ("code", "text", "contact")
+UPLOADS = "uploads"  # under GIMARK_HOME
+
+
+def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
+    """The checked fields and photo of a JSON or multipart request.
+
+    Raises:
+        ReportError: a field is missing, too long or of the wrong type; the photo is refused.
+        RequestTooLargeError: the body is over MAX_CONTENT_LENGTH (nothing of it was kept).
+    """
+    try:
+        values, data = _fields(req)
+    except RequestEntityTooLarge as exc:  # werkzeug's, with an English-only text
+        limit = int(current_app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)
+        raise RequestTooLargeError(limit_mb=limit) from exc
+    # Words first: they are cheap to check, the photo is not.
+    draft = check_draft(values["code"], values["text"], values["contact"], has_photo=bool(data))
+    return draft, check_photo(data) if data else None
+
+
+def _fields(req: Request) -> tuple[dict[str, Any], bytes]:
+    if not req.is_json:
+        return {name: req.form.get(name, "") for name in FIELDS}, _upload_bytes(req)
+    body = req.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadJsonError()
+    values = {name: "" if body.get(name) is None else body[name] for name in FIELDS}
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise BadReportFieldError(field=name)
+    return values, b""
+
+
+def _upload_bytes(req: Request) -> bytes:
+    # A form with no file chosen still sends an empty part; read one byte past the limit so
+    # that an oversized photo is recognized without holding more of it.
+    upload = req.files.get("photo")
+    return upload.stream.read(LIMITS.photo_bytes + 1) if upload is not None else b""
+
+
+def receive(draft: ReportDraft, photo: Photo | None) -> int:
+    """Judge the report's code (without recording a scan) and store the report; its id.
+
+    Raises:
+        DatabaseUnavailableError: the database is away.
+    """
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    service = scan_service()
+    now = utcnow()
+    scanner, new = scanner_id(request)
+    reporter = Reporter(
+        scanner="" if new else scanner,  # a report alone does not make a scanner
+        region=scanning_of(request, scanner).region,
+    )
+
+    def judge(session: Session, code: str) -> tuple[int | None, str]:
+        finding = service.verifier.check(session, code, now)
+        if finding.outcome == GENUINE and finding.serial is not None:
+            # What the reporter's page said: a flagged code reads as a suspected copy.
+            summary = read_summary(session, finding.serial)
+            if summary is not None and summary.reasons:
+                return finding.serial, DUPLICATE
+        return finding.serial, finding.outcome
+
+    return submit_report(
+        database(current_app),
+        draft,
+        photo,
+        judge,
+        uploads=settings.home / UPLOADS,
+        reporter=reporter,
+        now=now,
+    )
+
+
+@bp.post("/reports")
+def create() -> tuple[Response, int]:
+    """Store a report; 201 ``{"id", "status": "received"}``."""
+    draft, photo = read_report(request)
+    report_id = receive(draft, photo)
+    response = jsonify({"id": report_id, "status": "received"})
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
+
+
+def init_app(app: Flask) -> None:
+    """Register the reports API."""
+    app.register_blueprint(bp)

@@ -1,0 +1,56 @@
+"""A scan as the web layer runs it, for the page and the JSON API alike: who is scanning,
+the scan service that judges and records, and how the answer to a scan is marked."""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from flask import Flask, current_app, request
+from werkzeug.wrappers import Response
+
+from gimark.core.db import utcnow
+from gimark.core.settings import Settings
+from gimark.labels.scanning.duplicates import DetectionConfig
+from gimark.labels.scanning.service import Outcome, ScanService
+from gimark.verify_web.extensions import database
+from gimark.verify_web.scanners import remember_scanner, scanner_id, scanning_of
+
+__all__ = ["scan_answered", "scan_request", "scan_service"]
+
+SCANS_EXTENSION: Final = "gimark_scans"
+
+
+def scan_service() -> ScanService:
+    """The app's scan service (one per process: its verifier caches)."""
+    service: ScanService = current_app.extensions[SCANS_EXTENSION]
+    return service
+
+
+def scan_request(text: str) -> tuple[Outcome, str, bool]:
+    """Judge and record ``text`` for this request: (outcome, scanner, scanner is new)."""
+    scanner, new = scanner_id(request)
+    return scan_service().scan(text, scanning_of(request, scanner), utcnow()), scanner, new
+
+
+def scan_answered(response: Response, scanner: str, new: bool) -> Response:
+    """``response`` as the answer to a scan (from :func:`scan_request`): never cached, and
+    setting the scanner's cookie if it is new."""
+    response.headers["Cache-Control"] = "no-store"  # every scan is a new observation
+    if new:
+        remember_scanner(response, scanner, current_app.config["GIMARK_SETTINGS"])
+    return response
+
+
+def _detection(settings: Settings) -> DetectionConfig:
+    if settings.detection is None:
+        return DetectionConfig()
+    return DetectionConfig.from_mapping(json.loads(settings.detection.read_text("utf-8")))
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its scan service."""
+    settings: Settings = app.config["GIMARK_SETTINGS"]
+    app.extensions[SCANS_EXTENSION] = ScanService(
+        database(app), settings.bases, _detection(settings)
+    )

@@ -86,7 +86,7 @@ def child(home: Path, batch_id: int, fmt: str, out: Path) -> None:
         assert key is not None
         signer = load_signer_for(s, settings, PASSPHRASE, key.kid)
     start = time.perf_counter()
-    result = generate_run(db, settings, signer, batch_id, out, [fmt], actor=ACTOR, progress=False)
+    result = generate_run(db, settings, signer, batch_id, out, [fmt], actor=ACTOR)
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

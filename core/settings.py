@@ -31,6 +31,8 @@ class Settings:
     trusted_proxies: int = 0
     ip_regions: Path | None = None  # CIDR table (.csv) or ip2region file (.xdb) for IP places
     detection: Path | None = None  # JSON file of duplicate-detection thresholds
+    # Signs portal sessions; None: a random key kept in ``home`` (see verify_web.app).
+    secret_key: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:
@@ -86,6 +88,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         extra_bases=extra,
         key_passphrase=env.get("GIMARK_KEY_PASSPHRASE"),
         max_batch_quantity=max_quantity,
+        secret_key=env.get("GIMARK_SECRET_KEY", "").strip() or None,
     )
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from support.pgcluster import Cluster, ClusterUnavailableError, start_cluster
 
@@ -251,7 +253,7 @@ def make_printer(db: Database) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Any]:
+def app(settings: Settings) -> Iterator[Flask]:
     from gimark.verify_web import create_app
     from gimark.verify_web.extensions import database
 
@@ -261,5 +263,5 @@ def app(settings: Settings) -> Iterator[Any]:
 
 
 @pytest.fixture
-def client(app: Any) -> Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()

@@ -24,11 +24,6 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return start_of_day(day + dt.timedelta(days=1))
 
 
-def china_date(at: dt.datetime) -> dt.date:
-    """The calendar day in China that contains the aware instant ``at``."""
-    return at.astimezone(CHINA).date()
-
-
 def parse_instant(text: str) -> dt.datetime:
     """Read a date (its start in China) or an ISO 8601 time (no offset: China time), in UTC.
 

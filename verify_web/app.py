@@ -29,14 +29,14 @@ from gimark.verify_web.reports import views as reports
 
 
 def secret_key(settings: Settings) -> str:
-    """GIMARK_SECRET_KEY, else a random key made once into ``<home>/secret_key`` (mode 0600).
+    """The configured key (GIMARK_SECRET_KEY), else a random key made once into
+    ``<home>/secret_key`` (mode 0600).
 
     Every worker must sign sessions with the same key: the first to start writes the file
     through a hard link, which fails if another worker got there first, and then reads it.
     """
-    configured = os.environ.get("GIMARK_SECRET_KEY", "").strip()
-    if configured:
-        return configured
+    if settings.secret_key is not None:
+        return settings.secret_key
     path = settings.home / "secret_key"
     if not path.exists():
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -121,7 +121,6 @@ def seed_batches(gm: Context, registry_ids: dict[str, int], passphrase: str) -> 
         folder,
         ("csv", "pdf"),
         actor=gm.actor,
-        progress=False,
     )
     with gm.db.session() as s:
         deliver_batch(s, delivered, actor=gm.actor)

@@ -1,6 +1,6 @@
 """Errors at the HTTP edge: a domain error becomes a status and a bilingual JSON body.
 
-Pages meant for people (the portal, later the verification page) register themselves with
+Pages meant for people (the portal, the verification page) register themselves with
 :func:`serve_html_errors`: their failures answer a page in the reader's language, with the
 other language beneath it. Everything else (the API, unknown URLs) stays JSON.
 

@@ -3,10 +3,12 @@ records labels spoiled in printing."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
@@ -15,6 +17,9 @@ from gimark.core.output import emit, json_option
 from gimark.keys.commands import passphrase_of
 from gimark.keys.services import load_signer_for
 from gimark.labels.issuing import batches, ledger
+
+if TYPE_CHECKING:
+    from gimark.labels.printing.runs import Progress
 
 FORMATS: Final = ("csv", "pdf", "png", "svg")
 DEFAULT_FORMATS: Final = "csv,pdf"
@@ -90,23 +95,25 @@ def run_generate(
     secret = passphrase_of(gm)
     with gm.db.session() as s:
         signer = load_signer_for(s, gm.settings, secret, kid)
-    from gimark.labels.printing.runs import (
-        generate_run,  # imports the sheet writers only when needed
-    )
+    # Imported here: the sheet writers load only for a command that writes sheets.
+    from gimark.labels.printing.runs import generate_run
 
     folder = out if out is not None else gm.settings.home / "runs" / str(batch_id)
-    progress = not as_json and sys.stderr.isatty()
-    result = generate_run(
-        gm.db,
-        gm.settings,
-        signer,
-        batch_id,
-        folder,
-        formats,
-        actor=gm.actor,
-        progress=progress,
-        layout=layout,
-    )
+    bars = _ProgressBars() if not as_json and sys.stderr.isatty() else None
+    with contextlib.ExitStack() as stack:
+        if bars is not None:
+            stack.callback(bars.close)
+        result = generate_run(
+            gm.db,
+            gm.settings,
+            signer,
+            batch_id,
+            folder,
+            formats,
+            actor=gm.actor,
+            progress=bars,
+            layout=layout,
+        )
     data = {"files": [str(f) for f in result.files], "count": result.count}
     text = "\n".join([f"{result.count} labels / 枚标签", *map(str, result.files)])
     emit(as_json, data, text)
@@ -136,6 +143,32 @@ def run_void(
         "ledger": dataclasses.asdict(figures),
     }
     emit(as_json, data, f"批次 {batch_id}: {figures.line()}")
+
+
+class _ProgressBars:
+    """A progress bar on stderr per format of a run, for a person watching (never in pipes,
+    logs or ``--json``)."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._update: Callable[[int], None] | None = None  # the bar being drawn
+        self._fmt = ""
+        self._shown = 0
+
+    def __call__(self, progress: Progress) -> None:
+        if self._update is None or progress.fmt != self._fmt:
+            self.close()
+            label = f"{progress.fmt:<4}"
+            bar = click.progressbar(length=progress.total, label=label, file=sys.stderr)
+            self._update = self._stack.enter_context(bar).update
+            self._fmt, self._shown = progress.fmt, 0
+        self._update(progress.done - self._shown)
+        self._shown = progress.done
+
+    def close(self) -> None:
+        """Finish the bar being drawn."""
+        self._stack.close()
+        self._update = None
 
 
 def register(root: click.Group) -> None:

@@ -23,23 +23,16 @@ with another layout, say) are not part of it.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from types import TracebackType
 from typing import Final, TypeVar
-
-import click
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
@@ -50,31 +43,31 @@ from gimark.labels.printing.layout import A4_3x8, Layout
 from gimark.labels.printing.manifest import ManifestRow, manifest_rows, write_manifest
 from gimark.labels.printing.qr import QrMatrix, qr_matrix
 from gimark.labels.printing.sheets import LabelData, chunks, write_pdf, write_png, write_svg
+from gimark.labels.printing.staging import RunFile, Staging, prepare, write_atomic
 from gimark.trace.services import get_enterprise, get_product
 
-__all__ = ["FORMATS", "SUMMARY", "RunFile", "RunResult", "generate_run", "parse_formats"]
+__all__ = [
+    "FORMATS",
+    "SUMMARY",
+    "Progress",
+    "ProgressCallback",
+    "RunFile",
+    "RunResult",
+    "generate_run",
+    "parse_formats",
+]
 
 FORMATS: Final = ("csv", "pdf", "png", "svg")
 SUMMARY: Final = "run.json"
 MANIFEST_CSV: Final = "manifest.csv"
 MANIFEST_JSONL: Final = "manifest.jsonl"
 SHEETS_PDF: Final = "sheets.pdf"
-PARTIAL: Final = ".partial"
-PROGRESS_STEP: Final = 1000  # labels between progress-bar updates: redrawing costs more
+PROGRESS_STEP: Final = 1000  # labels between progress reports: a redrawn bar costs more
 PARALLEL_MIN: Final = 1000  # labels; a smaller run is done before worker processes would start
 CHUNK: Final = 250  # labels a worker task: passing a task costs about one QR symbol
 IN_FLIGHT: Final = 4  # tasks queued per worker: enough to keep it busy, few enough to stay small
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RunFile:
-    """One file of a run, as ``run.json`` and the batch's ledger record it."""
-
-    name: str
-    sha256: str  # hex
-    size: int  # bytes
 
 
 @dataclass(frozen=True)
@@ -128,17 +121,17 @@ def generate_run(
     formats: Sequence[str],
     *,
     actor: str,
-    progress: bool,
+    progress: ProgressCallback | None = None,
     layout: Layout | None = None,
     workers: int | None = None,
 ) -> RunResult:
     """Sign the batch's codes and write its run into ``out_dir``; record it on the batch.
 
     ``formats`` are any of :data:`FORMATS` (names may also be comma-separated). ``layout``
-    places the labels on sheets (default: A4, 3 × 8). ``progress`` shows a progress bar on
-    stderr when stderr is a terminal. ``workers`` is the number of processes that encode QR
-    symbols for the sheets (default: one per CPU, none for runs of under 1,000 labels; 1: none);
-    every choice gives the same bytes.
+    places the labels on sheets (default: A4, 3 × 8). ``progress`` is told how far each format
+    has come, every :data:`PROGRESS_STEP` labels and at its end. ``workers`` is the number of
+    processes that encode QR symbols for the sheets (default: one per CPU, none for runs of
+    under 1,000 labels; 1: none); every choice gives the same bytes.
 
     Raises:
         UnknownFormatError: a format is not one of :data:`FORMATS`, or none is given.
@@ -150,11 +143,10 @@ def generate_run(
     """
     chosen = parse_formats(formats)
     plan = _plan(db, settings, signer, batch_id, layout or A4_3x8, workers)
-    _prepare(out_dir, batch_id)
-    with _Staging(out_dir, batch_id) as staging:
+    prepare(out_dir, batch_id, stale=SUMMARY)
+    with Staging(out_dir, batch_id) as staging:
         for fmt in chosen:
-            with _progress(progress, plan.count, fmt) as advance:
-                _WRITERS[fmt](plan, signer, staging, advance)
+            _WRITERS[fmt](plan, signer, staging, _reporter(progress, fmt, plan.count))
         written = staging.digests()
         summary = _summary(plan, chosen, written)
         # Recorded before the files take their final names: if the batch was revoked while
@@ -162,7 +154,7 @@ def generate_run(
         with db.session() as session:
             batches.mark_printed(session, batch_id, actor=actor, detail=_ledger_detail(summary))
         staging.commit()
-    summary_path = _write_atomic(out_dir / SUMMARY, _json_bytes(summary), batch_id)
+    summary_path = write_atomic(out_dir / SUMMARY, _json_bytes(summary), batch_id)
     return RunResult(
         batch_id=batch_id,
         serial_first=plan.first,
@@ -232,21 +224,21 @@ def _plan(
 # --- the writers ---------------------------------------------------------------------------
 
 
-def _write_csv(plan: _Plan, signer: Signer, staging: _Staging, advance: _Advance) -> None:
+def _write_csv(plan: _Plan, signer: Signer, staging: Staging, advance: _Advance) -> None:
     rows = _counted(manifest_rows(signer, plan.serials, plan.base), advance)
     write_manifest(rows, staging.file(MANIFEST_CSV), staging.file(MANIFEST_JSONL))
 
 
-def _write_pdf(plan: _Plan, signer: Signer, staging: _Staging, advance: _Advance) -> None:
+def _write_pdf(plan: _Plan, signer: Signer, staging: Staging, advance: _Advance) -> None:
     write_pdf(_counted(_labels(plan, signer), advance), staging.file(SHEETS_PDF), plan.layout)
 
 
-def _write_png(plan: _Plan, signer: Signer, staging: _Staging, advance: _Advance) -> None:
+def _write_png(plan: _Plan, signer: Signer, staging: Staging, advance: _Advance) -> None:
     labels = _counted(_labels(plan, signer), advance)
     staging.adopt(write_png(labels, staging.folder("png"), plan.layout, per="sheet"))
 
 
-def _write_svg(plan: _Plan, signer: Signer, staging: _Staging, advance: _Advance) -> None:
+def _write_svg(plan: _Plan, signer: Signer, staging: Staging, advance: _Advance) -> None:
     labels = _counted(_labels(plan, signer), advance)
     staging.adopt(write_svg(labels, staging.folder("svg"), plan.layout, per="sheet"))
 
@@ -319,119 +311,12 @@ def _default_workers(count: int) -> int:
 
 
 _Advance = Callable[[int], None]
-_WRITERS: Final[dict[str, Callable[[_Plan, Signer, _Staging, _Advance], None]]] = {
+_WRITERS: Final[dict[str, Callable[[_Plan, Signer, Staging, _Advance], None]]] = {
     "csv": _write_csv,
     "pdf": _write_pdf,
     "png": _write_png,
     "svg": _write_svg,
 }
-
-
-# --- files -----------------------------------------------------------------------------
-
-
-def _prepare(out_dir: Path, batch_id: int) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        # A summary left by an earlier run would vouch for files this run is about to replace.
-        (out_dir / SUMMARY).unlink(missing_ok=True)
-    except OSError as exc:
-        raise _write_error(batch_id, exc) from exc
-
-
-class _Staging:
-    """The run's files under temporary names, renamed into place together by :meth:`commit`.
-
-    Leaving the ``with`` block by an exception removes them all; an ``OSError`` becomes a
-    :class:`RunError` naming the batch.
-    """
-
-    def __init__(self, out_dir: Path, batch_id: int) -> None:
-        self._out_dir = out_dir
-        self._batch_id = batch_id
-        self._files: dict[str, Path] = {}  # final name → where it is written first
-        self._folders: list[Path] = []
-
-    def __enter__(self) -> _Staging:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc is None:
-            return
-        self.discard()
-        if isinstance(exc, OSError):
-            raise _write_error(self._batch_id, exc) from exc
-
-    def file(self, name: str) -> Path:
-        """Where to write the file ``name`` until the run commits."""
-        path = self._out_dir / (name + PARTIAL)
-        self._files[name] = path
-        return path
-
-    def folder(self, fmt: str) -> Path:
-        """A hidden folder for writers that name their own files (one per sheet)."""
-        path = self._out_dir / f".{fmt}{PARTIAL}"
-        shutil.rmtree(path, ignore_errors=True)  # a crashed run's leftovers
-        path.mkdir()
-        self._folders.append(path)
-        return path
-
-    def adopt(self, paths: Iterable[Path]) -> None:
-        """Take files written into a :meth:`folder` as files of the run, under their names."""
-        for path in paths:
-            self._files[path.name] = path
-
-    def digests(self) -> tuple[RunFile, ...]:
-        """The SHA-256 and size of every staged file, in the order they were written."""
-        return tuple(_digest(name, path) for name, path in self._files.items())
-
-    def commit(self) -> None:
-        """Rename every file to its final name."""
-        for name, path in self._files.items():
-            os.replace(path, self._out_dir / name)
-        self._remove_folders()
-
-    def discard(self) -> None:
-        """Remove everything staged (final files of earlier runs are left alone)."""
-        for path in self._files.values():
-            path.unlink(missing_ok=True)
-        self._remove_folders()
-
-    def _remove_folders(self) -> None:
-        for path in self._folders:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _digest(name: str, path: Path) -> RunFile:
-    with path.open("rb") as handle:
-        sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
-    return RunFile(name=name, sha256=sha256, size=path.stat().st_size)
-
-
-def _write_atomic(path: Path, data: bytes, batch_id: int) -> Path:
-    partial = path.with_name(path.name + PARTIAL)
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise _write_error(batch_id, exc) from exc
-    return path
-
-
-def _write_error(batch_id: int, exc: OSError) -> RunError:
-    where = f" ({exc.filename})" if exc.filename else ""
-    reason = exc.strerror or type(exc).__name__
-    return RunError(
-        batch_id=batch_id,
-        detail=f"cannot write the files{where}: {reason}",
-        detail_zh=f"无法写入文件{where}：{reason}",
-    )
 
 
 # --- the summary -----------------------------------------------------------------------
@@ -465,18 +350,29 @@ def _json_bytes(data: object) -> bytes:
 # --- progress --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[_Advance]:
-    """A progress bar on stderr, only for a person watching: never in pipes or logs."""
-    if not (enabled and sys.stderr.isatty()):
-        yield _no_progress
-        return
-    with click.progressbar(length=total, label=f"{label:<4}", file=sys.stderr) as bar:
-        yield bar.update
+@dataclass(frozen=True)
+class Progress:
+    """How far a run has come: ``done`` of ``total`` labels written in format ``fmt``."""
+
+    fmt: str
+    done: int
+    total: int
 
 
-def _no_progress(_: int) -> None:
-    return None
+ProgressCallback = Callable[[Progress], None]
+
+
+def _reporter(progress: ProgressCallback | None, fmt: str, total: int) -> _Advance:
+    """What the writers call with each step's count: tells ``progress`` the running total."""
+    done = 0
+
+    def advance(step: int) -> None:
+        nonlocal done
+        done += step
+        if progress is not None:
+            progress(Progress(fmt, done, total))
+
+    return advance
 
 
 def _counted(items: Iterable[T], advance: _Advance) -> Iterator[T]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
@@ -19,7 +20,7 @@ Factory = Callable[..., Any]
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def form_token(client: Any, url: str) -> str:
+def form_token(client: FlaskClient, url: str) -> str:
     """The CSRF token of the form on the page at ``url``, as a browser would submit it."""
     page = client.get(url)
     found = _TOKEN.search(page.get_data(as_text=True))
@@ -40,13 +41,13 @@ def make_account(db: Database) -> Factory:
 
 
 @pytest.fixture
-def csrf_token(client: Any) -> Callable[[str], str]:
+def csrf_token(client: FlaskClient) -> Callable[[str], str]:
     """``csrf_token(url)``: the token of the form on that page, for the test's client."""
     return lambda url: form_token(client, url)
 
 
 @pytest.fixture
-def login(client: Any) -> Callable[..., Any]:
+def login(client: FlaskClient) -> Callable[..., Any]:
     """Sign in through the login form; returns the response to the POST."""
 
     def sign_in(username: str, password: str = PASSWORD, query: str = "", **headers: str) -> Any:

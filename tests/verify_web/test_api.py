@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from gimark.core.db import Database
@@ -16,7 +17,7 @@ def scans(db: Database) -> list[ScanRecord]:
 
 
 def test_a_genuine_code_as_the_contract_says(
-    client: Any, db: Database, live_codes: list[str]
+    client: FlaskClient, db: Database, live_codes: list[str]
 ) -> None:
     response = client.get("/api/v1/verify", query_string={"code": live_codes[0]})
     assert response.status_code == 200
@@ -31,7 +32,7 @@ def test_a_genuine_code_as_the_contract_says(
 
 
 def test_the_scanner_cookie_makes_repeat_scans_count_once(
-    client: Any, db: Database, live_codes: list[str]
+    client: FlaskClient, db: Database, live_codes: list[str]
 ) -> None:
     for _ in range(3):
         body = client.get("/api/v1/verify", query_string={"code": live_codes[1]}).get_json()
@@ -40,7 +41,7 @@ def test_the_scanner_cookie_makes_repeat_scans_count_once(
 
 
 def test_place_from_geolocation_is_rounded_and_no_ip_is_stored(
-    client: Any, db: Database, live_codes: list[str]
+    client: FlaskClient, db: Database, live_codes: list[str]
 ) -> None:
     client.get(
         "/api/v1/verify",
@@ -54,7 +55,9 @@ def test_place_from_geolocation_is_rounded_and_no_ip_is_stored(
     assert record.ip_hash and "203.0.113" not in record.ip_hash
 
 
-def test_unauthorized_and_not_ours_are_answers(client: Any, db: Database, world: Any) -> None:
+def test_unauthorized_and_not_ours_are_answers(
+    client: FlaskClient, db: Database, world: Any
+) -> None:
     import csv
 
     from gimark.core.settings import Settings
@@ -74,7 +77,7 @@ def test_unauthorized_and_not_ours_are_answers(client: Any, db: Database, world:
 
 
 def test_a_forged_code_shows_no_history_of_the_label_it_imitates(
-    client: Any, live_codes: list[str]
+    client: FlaskClient, live_codes: list[str]
 ) -> None:
     import dataclasses
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
+from flask.testing import FlaskClient
 
 from gimark.labels.issuing.errors import BadSerialError
 from gimark.labels.issuing.serials import ALPHABET, looks_like_serial, parse_serial
@@ -144,7 +145,7 @@ def check_answer(route: str, text: str, response: Any, seen: Counter[str]) -> st
     ("db", "count"), [("sqlite", 10_000), ("postgresql", 500)], indirect=["db"]
 )
 def test_generated_garbage_always_gets_an_answer(
-    client: Any, live_codes: list[str], count: int
+    client: FlaskClient, live_codes: list[str], count: int
 ) -> None:
     base, _, payload = live_codes[0].rpartition("/")
     assert urlsplit(base).path == "/V"

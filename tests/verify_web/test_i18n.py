@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
 
 from gimark.verify_web.i18n import LANG_COOKIE, normalize
 
@@ -24,7 +25,7 @@ def text(response: Any) -> str:
     return str(response.get_data(as_text=True))
 
 
-def test_chinese_is_the_default(client: Any) -> None:
+def test_chinese_is_the_default(client: FlaskClient) -> None:
     page = client.get("/portal/login")
     assert '<html lang="zh-CN">' in text(page) and ZH_TITLE in text(page)
     assert "地理标志专用标志" in text(page) and EN_TITLE not in text(page)
@@ -43,11 +44,11 @@ def test_chinese_is_the_default(client: Any) -> None:
         ("", ZH_TITLE),
     ],
 )
-def test_accept_language_picks_the_best_match(client: Any, accept: str, title: str) -> None:
+def test_accept_language_picks_the_best_match(client: FlaskClient, accept: str, title: str) -> None:
     assert title in text(client.get("/portal/login", headers={"Accept-Language": accept}))
 
 
-def test_lang_parameter_wins_and_is_remembered(client: Any) -> None:
+def test_lang_parameter_wins_and_is_remembered(client: FlaskClient) -> None:
     chosen = client.get("/portal/login?lang=en", headers={"Accept-Language": "zh-CN"})
     assert '<html lang="en">' in text(chosen) and EN_TITLE in text(chosen)
     assert f"{LANG_COOKIE}=en" in chosen.headers["Set-Cookie"]
@@ -60,7 +61,7 @@ def test_lang_parameter_wins_and_is_remembered(client: Any) -> None:
     assert ZH_TITLE in text(client.get("/portal/login?lang=xx"))
 
 
-def test_the_language_switch_keeps_the_page(client: Any) -> None:
+def test_the_language_switch_keeps_the_page(client: FlaskClient) -> None:
     page = text(client.get("/portal/login?next=%2Fportal%2Fprinter%2F"))
     assert 'href="?next=%2Fportal%2Fprinter%2F&amp;lang=en"' in page
 
@@ -83,7 +84,7 @@ def test_tags_map_onto_our_two_locales(tag: str | None, locale: str | None) -> N
     assert normalize(tag) == locale
 
 
-def test_portal_failures_are_pages_and_the_api_stays_json(client: Any) -> None:
+def test_portal_failures_are_pages_and_the_api_stays_json(client: FlaskClient) -> None:
     missing = client.get("/portal/no/such/page?lang=en")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
     assert text(missing).index("This page does not exist.") < text(missing).index("此页面不存在")

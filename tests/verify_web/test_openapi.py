@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from PIL import Image
@@ -19,7 +20,7 @@ DOCUMENT_URI = "urn:gimark:openapi"
 
 
 @pytest.fixture
-def document(client: Any) -> dict[str, Any]:
+def document(client: FlaskClient) -> dict[str, Any]:
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200 and response.is_json
     body: dict[str, Any] = response.get_json()
@@ -60,7 +61,7 @@ def test_the_enums_are_the_design_contract(document: dict[str, Any]) -> None:
 
 
 def test_real_verify_answers_match_the_schema(
-    client: Any, document: dict[str, Any], live_codes: list[str]
+    client: FlaskClient, document: dict[str, Any], live_codes: list[str]
 ) -> None:
     for code in (live_codes[0], live_codes[0], "0000-0000-01X", "https://example.com/", "/V/X"):
         body = client.get("/api/v1/verify", query_string={"code": code}).get_json()
@@ -69,7 +70,9 @@ def test_real_verify_answers_match_the_schema(
     assert typed["verdict"] == "genuine" and typed["typed"] is True  # the world's first serial
 
 
-def test_real_report_answers_match_the_schema(client: Any, document: dict[str, Any]) -> None:
+def test_real_report_answers_match_the_schema(
+    client: FlaskClient, document: dict[str, Any]
+) -> None:
     created = client.post("/api/v1/reports", json={"text": "可疑"})
     assert created.status_code == 201
     check(document, "ReportReceived", created.get_json())
@@ -87,7 +90,9 @@ def test_real_report_answers_match_the_schema(client: Any, document: dict[str, A
     check(document, "Error", too_big.get_json())
 
 
-def test_the_jwks_matches_the_schema(client: Any, document: dict[str, Any], world: Any) -> None:
+def test_the_jwks_matches_the_schema(
+    client: FlaskClient, document: dict[str, Any], world: Any
+) -> None:
     jwks = client.get("/.well-known/gimark/jwks.json").get_json()
     assert jwks["keys"]
     check(document, "Jwks", jwks)

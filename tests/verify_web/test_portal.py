@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
@@ -31,7 +32,7 @@ def batch_count(db: Database) -> int:
 
 
 def test_a_printer_sees_only_its_batches(
-    client: Any, db: Database, login: Factory, world: Any
+    client: FlaskClient, db: Database, login: Factory, world: Any
 ) -> None:
     login("printer1")
     page = text(client.get("/portal/printer/"))
@@ -47,7 +48,7 @@ def test_a_printer_sees_only_its_batches(
 
 
 def test_a_printer_downloads_its_run_files(
-    client: Any, login: Factory, world: Any, settings: Settings
+    client: FlaskClient, login: Factory, world: Any, settings: Settings
 ) -> None:
     login("printer1")
     url = f"/portal/printer/batches/{world.mine}/files/sheets.pdf"
@@ -62,7 +63,7 @@ def test_a_printer_downloads_its_run_files(
 
 
 def test_another_printers_batch_is_refused_and_nothing_served(
-    client: Any, login: Factory, world: Any, settings: Settings
+    client: FlaskClient, login: Factory, world: Any, settings: Settings
 ) -> None:
     their_codes = (settings.home / "runs" / str(world.theirs) / "manifest.csv").read_text()
     first_code = their_codes.splitlines()[1].split(",")[2]
@@ -93,7 +94,7 @@ def test_another_printers_batch_is_refused_and_nothing_served(
     ],
 )
 def test_names_outside_the_run_are_not_found(
-    client: Any, login: Factory, world: Any, settings: Settings, name: str
+    client: FlaskClient, login: Factory, world: Any, settings: Settings, name: str
 ) -> None:
     assert (settings.home / "secret_key").exists()  # what a traversal would be after
     login("printer1")
@@ -106,7 +107,7 @@ def test_names_outside_the_run_are_not_found(
 
 
 def test_a_run_index_cannot_point_outside_its_folder(
-    client: Any, login: Factory, world: Any, settings: Settings
+    client: FlaskClient, login: Factory, world: Any, settings: Settings
 ) -> None:
     folder = settings.home / "runs" / str(world.mine)
     (folder / "link.pdf").symlink_to(settings.home / "secret_key")
@@ -121,7 +122,7 @@ def test_a_run_index_cannot_point_outside_its_folder(
 
 
 def test_unknown_batches_are_not_found_in_the_readers_language(
-    client: Any, login: Factory, world: Any
+    client: FlaskClient, login: Factory, world: Any
 ) -> None:
     login("printer1")
     zh = client.get("/portal/printer/batches/999999/files/sheets.pdf")
@@ -131,7 +132,7 @@ def test_unknown_batches_are_not_found_in_the_readers_language(
 
 
 def test_a_batch_without_a_completed_run_offers_no_files(
-    client: Any, login: Factory, world: Any, settings: Settings
+    client: FlaskClient, login: Factory, world: Any, settings: Settings
 ) -> None:
     (settings.home / "runs" / str(world.mine) / "run.json").unlink()
     login("printer1")
@@ -146,7 +147,7 @@ def test_a_batch_without_a_completed_run_offers_no_files(
 
 
 def test_an_enterprise_sees_its_batches_and_authorized_products(
-    client: Any, login: Factory, world: Any
+    client: FlaskClient, login: Factory, world: Any
 ) -> None:
     login("ent1")
     page = text(client.get("/portal/enterprise/"))
@@ -158,7 +159,7 @@ def test_an_enterprise_sees_its_batches_and_authorized_products(
 
 
 def test_an_enterprise_requests_a_batch(
-    client: Any, db: Database, login: Factory, world: Any, csrf_token: Token
+    client: FlaskClient, db: Database, login: Factory, world: Any, csrf_token: Token
 ) -> None:
     login("ent1")
     token = csrf_token("/portal/enterprise/")
@@ -184,7 +185,7 @@ def test_an_enterprise_requests_a_batch(
     ],
 )
 def test_a_refused_request_says_why_and_stores_nothing(
-    client: Any,
+    client: FlaskClient,
     db: Database,
     login: Factory,
     world: Any,
@@ -209,14 +210,16 @@ def test_a_refused_request_says_why_and_stores_nothing(
 # --- other roles, escaping ---------------------------------------------------------------------
 
 
-def test_other_roles_get_a_plain_start_page(client: Any, login: Factory, world: Any) -> None:
+def test_other_roles_get_a_plain_start_page(
+    client: FlaskClient, login: Factory, world: Any
+) -> None:
     login("admin1")
     page = client.get("/portal/?lang=en")
     assert page.status_code == 200 and "signed in as admin1" in text(page)
 
 
 def test_names_are_escaped_not_run(
-    client: Any,
+    client: FlaskClient,
     db: Database,
     login: Factory,
     make_account: Factory,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
@@ -53,7 +54,9 @@ def live_batch(
         return batch.id
 
 
-def test_the_list_is_signed_by_a_published_key_and_cacheable(client: Any, live_batch: int) -> None:
+def test_the_list_is_signed_by_a_published_key_and_cacheable(
+    client: FlaskClient, live_batch: int
+) -> None:
     response = client.get(STATUS_URL)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
@@ -66,7 +69,9 @@ def test_the_list_is_signed_by_a_published_key_and_cacheable(client: Any, live_b
     assert again.status_code == 304
 
 
-def test_a_revocation_shows_in_the_next_list(db: Database, client: Any, live_batch: int) -> None:
+def test_a_revocation_shows_in_the_next_list(
+    db: Database, client: FlaskClient, live_batch: int
+) -> None:
     before = client.get(STATUS_URL)
     assert client.get(STATUS_URL).headers["ETag"] == before.headers["ETag"]  # not re-signed
     with db.session() as s:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from gimark.core.db import Database
@@ -40,7 +41,7 @@ def reasons_on(page: str) -> list[str]:
     return re.findall(r'data-reason="([a-z_]+)"', page)
 
 
-def test_a_genuine_label_in_chinese_by_default(client: Any, live_codes: list[str]) -> None:
+def test_a_genuine_label_in_chinese_by_default(client: FlaskClient, live_codes: list[str]) -> None:
     response = client.get(path_of(live_codes[0]))
     page = text(response)
     assert response.status_code == 200 and response.mimetype == "text/html"
@@ -54,7 +55,7 @@ def test_a_genuine_label_in_chinese_by_default(client: Any, live_codes: list[str
     assert 'id="gm-locate-box" class="card locate" hidden' in page  # ... hidden without it
 
 
-def test_english_by_accept_language_and_by_lang(client: Any, live_codes: list[str]) -> None:
+def test_english_by_accept_language_and_by_lang(client: FlaskClient, live_codes: list[str]) -> None:
     english = text(client.get(path_of(live_codes[0]), headers={"Accept-Language": "en-US"}))
     assert '<html lang="en">' in english and EN_GENUINE in english
     assert "Yuanjiang Asparagus" in english and "Yuanjiang City, Yiyang, Hunan" in english
@@ -63,7 +64,7 @@ def test_english_by_accept_language_and_by_lang(client: Any, live_codes: list[st
     assert EN_GENUINE in chosen
 
 
-def test_a_lower_cased_url_is_the_same_label(client: Any, live_codes: list[str]) -> None:
+def test_a_lower_cased_url_is_the_same_label(client: FlaskClient, live_codes: list[str]) -> None:
     response = client.get(path_of(live_codes[0]).lower())
     assert response.status_code == 200 and ZH_GENUINE in text(response)
 
@@ -99,7 +100,9 @@ def test_the_history_counts_people_and_names_the_first_place(
         database(app).dispose()
 
 
-def test_an_unreleased_batch_is_unauthorized(client: Any, settings: Settings, world: Any) -> None:
+def test_an_unreleased_batch_is_unauthorized(
+    client: FlaskClient, settings: Settings, world: Any
+) -> None:
     response = client.get(path_of(undelivered_code(settings, world.theirs)))
     page = text(response)
     assert response.status_code == 200 and "未经授权的标签" in page and "verdict-bad" in page
@@ -119,7 +122,7 @@ def test_an_unreleased_batch_is_unauthorized(client: Any, settings: Settings, wo
     ],
 )
 def test_anything_else_is_a_clear_answer(
-    client: Any, world: Any, path: str, verdict_class: str, reason: str
+    client: FlaskClient, world: Any, path: str, verdict_class: str, reason: str
 ) -> None:
     response = client.get(path)
     page = text(response)
@@ -128,7 +131,7 @@ def test_anything_else_is_a_clear_answer(
     assert 'id="gm-locate-box"' not in page  # nothing to locate
 
 
-def test_a_typed_serial(client: Any, live_codes: list[str], db: Database) -> None:
+def test_a_typed_serial(client: FlaskClient, live_codes: list[str], db: Database) -> None:
     client.get(path_of(live_codes[0]))
     serial = re.search(r"<code>([0-9A-Z-]{13})</code>", text(client.get(path_of(live_codes[0]))))
     assert serial is not None
@@ -145,7 +148,7 @@ def test_a_typed_serial(client: Any, live_codes: list[str], db: Database) -> Non
 
 
 def test_every_value_is_escaped(
-    client: Any, db: Database, world: Any, live_codes: list[str]
+    client: FlaskClient, db: Database, world: Any, live_codes: list[str]
 ) -> None:
     with db.session() as s:
         s.execute(
@@ -165,13 +168,15 @@ def test_every_value_is_escaped(
         assert "&lt;svg onload=alert(3)&gt;" in page
 
 
-def test_failures_of_the_page_are_pages(client: Any, world: Any) -> None:
+def test_failures_of_the_page_are_pages(client: FlaskClient, world: Any) -> None:
     response = client.post("/report", data={"text": "fake"})  # no CSRF token
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert "表单已过期或并非来自本站" in text(response)
 
 
-def test_many_people_on_one_code_is_a_suspected_copy(client: Any, live_codes: list[str]) -> None:
+def test_many_people_on_one_code_is_a_suspected_copy(
+    client: FlaskClient, live_codes: list[str]
+) -> None:
     app = client.application
     for _ in range(6):  # one more than a household, its shop and a gift (max_scanners = 5)
         last = app.test_client().get(path_of(live_codes[5]))

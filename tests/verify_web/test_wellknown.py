@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask.testing import FlaskClient
 
-def test_jwks_is_published_and_cacheable(run: Callable[..., Any], client: Any) -> None:
+
+def test_jwks_is_published_and_cacheable(run: Callable[..., Any], client: FlaskClient) -> None:
     key = run("init", "--json").json()["key"]
     response = client.get("/.well-known/gimark/jwks.json")
     assert response.status_code == 200
@@ -19,7 +21,7 @@ def test_jwks_is_published_and_cacheable(run: Callable[..., Any], client: Any) -
     assert again.status_code == 304
 
 
-def test_unknown_urls_answer_json_not_a_trace(client: Any) -> None:
+def test_unknown_urls_answer_json_not_a_trace(client: FlaskClient) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"

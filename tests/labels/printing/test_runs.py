@@ -29,7 +29,7 @@ from gimark.labels.printing.errors import (
     UnknownFormatError,
 )
 from gimark.labels.printing.manifest import manifest_rows, write_manifest
-from gimark.labels.printing.runs import RunResult, generate_run, parse_formats
+from gimark.labels.printing.runs import Progress, RunResult, generate_run, parse_formats
 
 PRINTER = "printer:test"
 MakeBatch = Callable[..., int]
@@ -45,7 +45,7 @@ def signer(db: Database, settings: Settings, signing_key: str) -> Signer:
 @pytest.fixture
 def generate(db: Database, settings: Settings, signer: Signer) -> Callable[..., RunResult]:
     def run(batch_id: int, out_dir: Path, formats: str = "csv,pdf", **kwargs: Any) -> RunResult:
-        options: dict[str, Any] = {"actor": PRINTER, "progress": False} | kwargs
+        options: dict[str, Any] = {"actor": PRINTER} | kwargs
         chosen = formats.split(",")
         return generate_run(
             db, settings, options.pop("signer", signer), batch_id, out_dir, chosen, **options
@@ -278,15 +278,18 @@ def test_png_and_svg_sheets_are_listed_in_the_summary(
     assert (out / "sheet-000002.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_no_progress_bar_is_drawn_when_stderr_is_not_a_terminal(
+def test_progress_is_told_how_far_each_format_has_come(
     make_batch: MakeBatch,
     generate: Callable[..., RunResult],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    generate(make_batch(quantity=5), tmp_path / "run", "csv", progress=True)
+    told: list[Progress] = []
 
-    assert capsys.readouterr() == ("", "")
+    generate(make_batch(quantity=5), tmp_path / "run", "csv,pdf", progress=told.append)
+
+    assert told == [Progress("csv", 5, 5), Progress("pdf", 5, 5)]  # steps of PROGRESS_STEP
+    assert capsys.readouterr() == ("", "")  # the run itself draws nothing
 
 
 def test_the_manifest_streams_in_constant_memory(tmp_path: Path) -> None:
@@ -349,7 +352,6 @@ def test_a_qr_text_too_long_for_the_label_is_reported_from_the_workers(
             tmp_path / "run",
             ["pdf"],
             actor=PRINTER,
-            progress=False,
             workers=2,
         )
 

@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from flask.testing import FlaskClient
 
 from gimark.core.db import Database
-from gimark.core.settings import Settings
+from gimark.core.settings import Settings, load_settings
 from gimark.verify_web import create_app
 from gimark.verify_web.accounts.models import Role
 from gimark.verify_web.accounts.services import deactivate
@@ -24,7 +25,7 @@ def text(response: Any) -> str:
 
 
 def test_signing_in_leads_each_role_to_its_page(
-    client: Any, login: Factory, make_account: Factory, make_printer: Factory
+    client: FlaskClient, login: Factory, make_account: Factory, make_printer: Factory
 ) -> None:
     make_account("printer1", Role.PRINTER, printer_id=make_printer().id)
     signed = login("Printer1")
@@ -50,7 +51,7 @@ def test_a_failed_sign_in_says_why_in_the_readers_language(
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(
-    client: Any, login: Factory, make_account: Factory
+    client: FlaskClient, login: Factory, make_account: Factory
 ) -> None:
     make_account("admin1", Role.ADMIN)
     wrong = login("admin1", "not the password")
@@ -62,7 +63,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(
 
 
 def test_a_deactivated_account_is_refused_and_signed_out(
-    client: Any, db: Database, login: Factory, make_account: Factory
+    client: FlaskClient, db: Database, login: Factory, make_account: Factory
 ) -> None:
     make_account("admin1", Role.ADMIN)
     assert login("admin1").status_code == 302
@@ -77,7 +78,7 @@ def test_a_deactivated_account_is_refused_and_signed_out(
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_and_back(
-    client: Any, login: Factory, make_account: Factory, make_printer: Factory
+    client: FlaskClient, login: Factory, make_account: Factory, make_printer: Factory
 ) -> None:
     make_account("printer1", Role.PRINTER, printer_id=make_printer().id)
     sent = client.get("/portal/printer/")
@@ -99,7 +100,7 @@ def test_sign_in_never_redirects_off_site(
 
 
 def test_a_page_of_another_role_is_refused(
-    client: Any, login: Factory, make_account: Factory, make_enterprise: Factory
+    client: FlaskClient, login: Factory, make_account: Factory, make_enterprise: Factory
 ) -> None:
     make_account("ent1", Role.ENTERPRISE, enterprise_id=make_enterprise().id)
     login("ent1")
@@ -110,7 +111,7 @@ def test_a_page_of_another_role_is_refused(
 
 
 def test_signing_out_takes_a_post_with_its_token(
-    client: Any, login: Factory, make_account: Factory, csrf_token: Callable[[str], str]
+    client: FlaskClient, login: Factory, make_account: Factory, csrf_token: Callable[[str], str]
 ) -> None:
     make_account("admin1", Role.ADMIN)
     login("admin1")
@@ -126,7 +127,9 @@ def test_signing_out_takes_a_post_with_its_token(
 # --- CSRF and the secret key -------------------------------------------------------------------
 
 
-def test_a_form_posted_without_its_token_is_refused(client: Any, make_account: Factory) -> None:
+def test_a_form_posted_without_its_token_is_refused(
+    client: FlaskClient, make_account: Factory
+) -> None:
     make_account("admin1", Role.ADMIN)
     posted = client.post(
         "/portal/login?lang=en", data={"username": "admin1", "password": "correct horse 42"}
@@ -136,17 +139,15 @@ def test_a_form_posted_without_its_token_is_refused(client: Any, make_account: F
     assert client.get("/portal/").status_code == 302  # not signed in
 
 
-def test_the_secret_key_is_made_once_and_kept_private(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("GIMARK_SECRET_KEY", raising=False)
+def test_the_secret_key_is_made_once_and_kept_private(settings: Settings) -> None:
+    assert settings.secret_key is None
     apps = [create_app({"GIMARK_SETTINGS": settings}) for _ in range(2)]
     path = settings.home / "secret_key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert apps[0].secret_key == apps[1].secret_key == path.read_text().strip()
     assert len(path.read_text().strip()) == 64
-    monkeypatch.setenv("GIMARK_SECRET_KEY", "from the environment")
-    apps.append(create_app({"GIMARK_SETTINGS": settings}))
-    assert apps[-1].secret_key == "from the environment"
+    configured = load_settings({"GIMARK_HOME": str(settings.home), "GIMARK_SECRET_KEY": " set "})
+    apps.append(create_app({"GIMARK_SETTINGS": configured}))
+    assert apps[-1].secret_key == "set"
     for app in apps:
         database(app).dispose()

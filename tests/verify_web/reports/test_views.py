@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
@@ -29,7 +30,7 @@ def image_bytes(kind: str = "PNG", size: tuple[int, int] = (64, 48), **save: Any
     return out.getvalue()
 
 
-def post_form(client: Any, url: str, photo: bytes | None = None, **fields: str) -> Any:
+def post_form(client: FlaskClient, url: str, photo: bytes | None = None, **fields: str) -> Any:
     """POST a multipart form, encoded in memory (the test client's own encoder spills large
     bodies to a temp file that it does not close when the app refuses them early)."""
     values: dict[str, Any] = dict(fields)
@@ -55,7 +56,7 @@ def count_scans(db: Database) -> int:
 
 
 def test_a_json_report_judges_the_code_without_scanning_it(
-    client: Any, db: Database, live_codes: list[str]
+    client: FlaskClient, db: Database, live_codes: list[str]
 ) -> None:
     body = {"code": live_codes[0], "text": "标签看起来是打印的", "contact": "138 0000 0000"}
     response = client.post(API, json=body)
@@ -72,7 +73,7 @@ def test_a_json_report_judges_the_code_without_scanning_it(
 
 
 def test_a_multipart_report_keeps_a_cleaned_photo(
-    client: Any, db: Database, settings: Settings, live_codes: list[str]
+    client: FlaskClient, db: Database, settings: Settings, live_codes: list[str]
 ) -> None:
     exif = Image.Exif()
     exif[0x0110] = "Phone Model X"  # EXIF: camera model (GPS would be personal too)
@@ -99,7 +100,7 @@ def test_a_multipart_report_keeps_a_cleaned_photo(
     ],
 )
 def test_bad_json_reports_are_refused(
-    client: Any, db: Database, fields: dict[str, Any], code: str
+    client: FlaskClient, db: Database, fields: dict[str, Any], code: str
 ) -> None:
     response = client.post(API, json=fields)
     assert response.status_code == 400
@@ -108,7 +109,7 @@ def test_bad_json_reports_are_refused(
     assert reports(db) == []
 
 
-def test_a_body_that_is_not_an_object_is_refused(client: Any, db: Database) -> None:
+def test_a_body_that_is_not_an_object_is_refused(client: FlaskClient, db: Database) -> None:
     assert client.post(API, json=["text"]).get_json()["error"]["code"] == "report_bad_json"
     broken = client.post(API, data="{not json", content_type="application/json")
     assert broken.status_code == 400 and broken.get_json()["error"]["code"] == "report_bad_json"
@@ -127,7 +128,7 @@ def test_a_body_that_is_not_an_object_is_refused(client: Any, db: Database) -> N
     ids=["gif", "html", "truncated", "too-wide", "over-5MB"],
 )
 def test_bad_photos_are_refused_and_nothing_is_kept(
-    client: Any, db: Database, settings: Settings, photo: bytes, status: int, code: str
+    client: FlaskClient, db: Database, settings: Settings, photo: bytes, status: int, code: str
 ) -> None:
     response = post_form(client, API, photo, text="看这张图")
     assert response.status_code == status and response.get_json()["error"]["code"] == code
@@ -135,7 +136,7 @@ def test_bad_photos_are_refused_and_nothing_is_kept(
 
 
 def test_a_body_over_the_limit_is_413_json_and_nothing_is_kept(
-    client: Any, db: Database, settings: Settings
+    client: FlaskClient, db: Database, settings: Settings
 ) -> None:
     response = post_form(client, API, b"\0" * (6 * 1024 * 1024 + 1), text="太大了")
     assert response.status_code == 413
@@ -158,7 +159,7 @@ def page_path(qr_text: str) -> str:
 
 
 def test_the_page_form_reports_with_a_photo_and_thanks_in_english(
-    client: Any, db: Database, settings: Settings, live_codes: list[str], csrf_token: Any
+    client: FlaskClient, db: Database, settings: Settings, live_codes: list[str], csrf_token: Any
 ) -> None:
     page = page_path(live_codes[2]) + "?lang=en"
     response = post_form(
@@ -179,7 +180,7 @@ def test_the_page_form_reports_with_a_photo_and_thanks_in_english(
 
 
 def test_the_page_form_without_a_photo_thanks_in_chinese(
-    client: Any, db: Database, live_codes: list[str], csrf_token: Any
+    client: FlaskClient, db: Database, live_codes: list[str], csrf_token: Any
 ) -> None:
     page = page_path(live_codes[3])
     data = {"csrf_token": csrf_token(page), "code": live_codes[3], "text": "价格太低"}
@@ -189,7 +190,7 @@ def test_the_page_form_without_a_photo_thanks_in_chinese(
 
 
 def test_a_refused_form_is_shown_again_with_the_reason(
-    client: Any, db: Database, live_codes: list[str], csrf_token: Any
+    client: FlaskClient, db: Database, live_codes: list[str], csrf_token: Any
 ) -> None:
     page = page_path(live_codes[4])
     data = {
@@ -206,7 +207,7 @@ def test_a_refused_form_is_shown_again_with_the_reason(
 
 
 def test_a_form_over_the_limits_answers_a_page_and_keeps_nothing(
-    client: Any, db: Database, settings: Settings, live_codes: list[str], csrf_token: Any
+    client: FlaskClient, db: Database, settings: Settings, live_codes: list[str], csrf_token: Any
 ) -> None:
     token = csrf_token(page_path(live_codes[5]))
     big_photo = post_form(client, "/report", b"\xff" * (5 * 1024 * 1024 + 10), csrf_token=token)
@@ -218,7 +219,7 @@ def test_a_form_over_the_limits_answers_a_page_and_keeps_nothing(
 
 
 def test_a_report_on_a_flagged_code_keeps_the_verdict_the_reporter_saw(
-    client: Any, db: Database, live_codes: list[str]
+    client: FlaskClient, db: Database, live_codes: list[str]
 ) -> None:
     for _ in range(6):  # six people: many_scanners
         client.application.test_client().get(page_path(live_codes[6]))

@@ -39,6 +39,24 @@ def test_wheel_holds_the_namespace_and_its_data(wheel: Path) -> None:
     assert "gimark/verify_web/static/gimark.css" in names
     assert any(n.endswith("zh_Hans_CN/LC_MESSAGES/messages.mo") for n in names)
     assert not any(n.startswith(("trace/", "tests/")) for n in names)
+    for job in ("issuing", "printing", "scanning", "offline"):
+        assert f"gimark/labels/{job}/__init__.py" in names
+    assert "gimark/verify_web/accounts/models.py" in names
+    assert "gimark/verify_web/reports/models.py" in names
+
+
+def test_wheel_carries_no_test_or_bench_code(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert not any("pgcluster" in n or "simulation" in n or "seeding" in n for n in names)
+    (metadata,) = (n for n in names if n.endswith(".dist-info/METADATA"))
+    required = [
+        line.removeprefix("Requires-Dist: ")
+        for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    # The reference QR encoders are the benchmarks' and tests' (labels use zxing-cpp).
+    for name in ("qrcode", "segno"):
+        assert all(r.startswith(name) is False or "extra ==" in r for r in required), name
 
 
 @pytest.mark.slow

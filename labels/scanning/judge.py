@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -28,6 +29,7 @@ from gimark.labels.issuing.errors import (
 )
 from gimark.labels.issuing.models import BatchStatus
 from gimark.labels.issuing.serials import looks_like_serial, parse_serial
+from gimark.labels.scanning.reasons import DUPLICATE_REASONS, UNAUTHORIZED_REASONS
 from gimark.labels.scanning.registry_cache import Party
 from gimark.labels.scanning.state import BatchInfo
 from gimark.trace.authorizations import Reason
@@ -47,6 +49,7 @@ __all__ = [
     "judge_code",
     "read_given",
     "standing_of",
+    "verdict_of",
     "without_state",
 ]
 
@@ -231,6 +234,28 @@ def without_state(given: Given, keys: PublicKeySet | None) -> Finding:
         if refused and refused != ("unknown_key",):
             return Finding(UNAUTHORIZED, refused, given.serial)
     return Finding(CANNOT_VERIFY, ("state_unavailable",), given.serial, given.code is None)
+
+
+def verdict_of(unauthorized: Sequence[str], duplicate: Sequence[str], cannot_verify: bool) -> str:
+    """6. The verdict from the state checks' reasons, the duplicate reasons and availability.
+
+    Unauthorized beats everything: a revoked or inactive batch is unauthorized, copied or
+    not, and a forged signature needs no database. Then cannot_verify, which never says
+    genuine; then duplicate_suspected.
+
+    Raises:
+        ValueError: a reason code that belongs to neither list (a programming error).
+    """
+    unknown = (set(unauthorized) - UNAUTHORIZED_REASONS) | (set(duplicate) - set(DUPLICATE_REASONS))
+    if unknown:
+        raise ValueError(f"unknown reason codes: {sorted(unknown)}")
+    if unauthorized:
+        return UNAUTHORIZED
+    if cannot_verify:
+        return CANNOT_VERIFY
+    if duplicate:
+        return DUPLICATE
+    return GENUINE
 
 
 def standing_of(status: BatchStatus) -> BatchState | None:

@@ -113,7 +113,9 @@ class BatchFacts(Protocol):
     """What the judge needs to know of the batch that holds a code's serial."""
 
     @property
-    def standing(self) -> BatchState: ...
+    def standing(self) -> BatchState:
+        """What the batch's status means for its labels (see :func:`standing_of`)."""
+        ...
 
     @property
     def voided(self) -> bool:
@@ -205,19 +207,19 @@ def judge_code(given: Given, state: CodeState, now: dt.datetime) -> Finding:
     keys = state.keys()
     # 3. The signature, by a key we know.
     if code is not None:
-        refused = signature_reasons(code, keys)
+        refused = _signature_reasons(code, keys)
         if refused:
             return Finding(UNAUTHORIZED, refused, serial)
     batch = state.batch()
     key = _key_of(code, None if batch is None else batch.key_kid, keys)
     # 4. The batch, the serial and the authorization behind them.
     if batch is None:
-        reasons = ("serial_not_issued", *key_reasons(key, now))
+        reasons = ("serial_not_issued", *_key_reasons(key, now))
         return Finding(UNAUTHORIZED, reasons, serial, typed, key=key)
     reasons = (
         _STANDING_REASONS[batch.standing]
         + (("serial_voided",) if batch.voided else ())
-        + key_reasons(key, batch.approved_at)
+        + _key_reasons(key, batch.approved_at)
         + _authorization_reasons(batch.authorization_at_issue, batch.authorization_now)
     )
     outcome = UNAUTHORIZED if reasons else GENUINE
@@ -229,7 +231,7 @@ def without_state(given: Given, keys: PublicKeySet | None) -> Finding:
     status list), from ``keys`` known from before (None: none): a bad signature is bad
     regardless, anything else cannot be verified now."""
     if given.code is not None and keys is not None:
-        refused = signature_reasons(given.code, keys)
+        refused = _signature_reasons(given.code, keys)
         # The keys may be older than the key that signed a new code: unknown proves nothing.
         if refused and refused != ("unknown_key",):
             return Finding(UNAUTHORIZED, refused, given.serial)
@@ -268,7 +270,7 @@ def issued_at(approved_at: dt.datetime | None, requested_at: dt.datetime) -> dt.
     return approved_at or requested_at
 
 
-def signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
+def _signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
     """Why the signature of ``code`` is refused by ``keys`` (empty: it is good)."""
     try:
         verify(code, keys)
@@ -279,7 +281,7 @@ def signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
     return ()
 
 
-def key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
+def _key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
     """``key_compromised`` if ``key`` was compromised before ``signed_at`` (or it is unknown
     when the code was signed)."""
     if key is None or key.status is not KeyStatus.COMPROMISED:

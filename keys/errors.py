@@ -19,17 +19,6 @@ class UnknownKeyError(KeyringError):
     en = "signing key {kid} is unknown: this code was not issued by a known issuer"
 
 
-class KeyCompromisedError(KeyringError):
-    """The key was marked compromised before the code was signed."""
-
-    code = "key_compromised"
-    zh = "签名密钥 {kid} 已于 {since} 被宣布泄露，此后签发的码不可信"
-    en = (
-        "signing key {kid} was declared compromised at {since}; "
-        "codes signed after that are not trusted"
-    )
-
-
 class KeyNotUsableError(KeyringError):
     """A key cannot sign in its current state (retired, compromised, public-only)."""
 

@@ -125,12 +125,3 @@ def batch_words(batch: dict[str, Any]) -> str:
             )
         )
     return str(gettext("No. %(id)s, %(status)s", id=batch["id"], status=status))
-
-
-def trace_line(event: dict[str, Any]) -> str:
-    """One origin-trace event: its date, what happened and where (whatever of it is known)."""
-    what = pick(event.get("what_zh") or event.get("zh"), event.get("what_en") or event.get("en"))
-    region = event.get("region")
-    code = region.get("code") if isinstance(region, dict) else region
-    parts = [day(event.get("at")), what or event.get("event"), place_name(code)]
-    return " · ".join(str(p) for p in parts if p)

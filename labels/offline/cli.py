@@ -37,8 +37,8 @@ from gimark.labels.offline.statuslist import (
     read_status_list,
     sign_status_list,
 )
+from gimark.labels.scanning.judge import Finding
 from gimark.labels.scanning.reasons import reason_json, verdict_json
-from gimark.labels.scanning.verification import Finding
 
 # bytes; a list entry is about 400 bytes, so this holds a million batches with room to spare
 MAX_STATUS_BYTES = 1_000_000_000

@@ -1,46 +1,30 @@
 """Judging a code without a network: the published keys and a signed status list, nothing else.
 
-An inspector's answer must be the online service's answer for the same state: the steps,
-outcomes and reason codes are those of :mod:`gimark.labels.scanning.verification` (whose reading and
-signature helpers this module shares), with the database replaced by a
+An inspector's answer must be the online service's answer for the same state, so both come
+from one judge (:mod:`gimark.labels.scanning.judge`); this module only hands it the state: a
 :class:`~gimark.labels.offline.statuslist.StatusList` already checked by
-:func:`~gimark.labels.offline.statuslist.verify_status_list`. Scan history is not available offline,
-so duplicates cannot be suspected here; "genuine" means what the online state check means by
-it. A missing or stale list is the database being away: ``cannot_verify``, never "genuine".
+:func:`~gimark.labels.offline.statuslist.verify_status_list`, in place of the database. Scan
+history is not available offline, so duplicates cannot be suspected here; "genuine" means
+what the online state check means by it. A missing or stale list is the database being away:
+``cannot_verify``, never "genuine".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from typing import Final
 
-from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
+from gimark.keys.keyring import PublicKeySet
 from gimark.keys.models import KeyStatus
-from gimark.labels.issuing.codes import Code
 from gimark.labels.offline.statuslist import BatchEntry, BatchState, StatusList
-from gimark.labels.scanning.verification import (
-    CANNOT_VERIFY,
-    GENUINE,
-    UNAUTHORIZED,
-    Finding,
-    key_reasons,
-    read_given,
-    signature_reasons,
-)
+from gimark.labels.scanning.judge import Finding, judge_code, read_given, without_state
 from gimark.trace.authorizations import Reason
 
 __all__ = ["BATCH_ID", "check_offline", "with_compromises"]
 
 BATCH_ID: Final = "batch_id"  # Finding.extra: the list entry a finding rests on
-
-_STATE_REASON: Final = {
-    BatchState.ACTIVE: (),
-    BatchState.NOT_ACTIVE: ("batch_not_active",),
-    BatchState.REVOKED: ("batch_revoked",),
-}
-# As online: expiry after issue is no objection, a suspension or revocation since is.
-_NOW_REASONS: Final = frozenset({Reason.SUSPENDED, Reason.REVOKED})
 
 
 def check_offline(
@@ -60,28 +44,12 @@ def check_offline(
     given = read_given(text, bases)
     if isinstance(given, Finding):
         return given
-    code, serial = given.code, given.serial
     # 2. The state: without a list, only a bad signature can still be told.
     if status is None:
-        return _without_state(code, serial, keys)
-    keys = with_compromises(keys, status)
-    # 3. The signature, by a key we know. The list was verified with these keys, so a code
-    # naming a key they lack was not signed by any key the issuer had at generated_at.
-    if code is not None:
-        refused = signature_reasons(code, keys)
-        if refused:
-            return Finding(UNAUTHORIZED, refused, serial)
-    entry = status.find(serial)
-    key = _key_of(code, entry, keys)
-    # 4. The batch, the serial and the authorization behind them.
-    if entry is None:
-        reasons = ("serial_not_issued", *key_reasons(key, now))
-        return Finding(UNAUTHORIZED, reasons, serial, typed=code is None, key=key)
-    reasons = _batch_reasons(entry, serial) + key_reasons(key, entry.approved_at)
-    reasons += _authorization_reasons(entry)
-    outcome = UNAUTHORIZED if reasons else GENUINE
-    extra = {BATCH_ID: str(entry.id)}
-    return Finding(outcome, reasons, serial, typed=code is None, key=key, extra=extra)
+        return without_state(given, keys)
+    # 3. and 4., as online. The list was verified with these keys, so a code naming a key
+    # they lack was not signed by any key the issuer had at generated_at.
+    return judge_code(given, _Listed(with_compromises(keys, status), status, given.serial), now)
 
 
 def with_compromises(keys: PublicKeySet, status: StatusList) -> PublicKeySet:
@@ -98,34 +66,53 @@ def with_compromises(keys: PublicKeySet, status: StatusList) -> PublicKeySet:
     return PublicKeySet(merged)
 
 
-def _without_state(code: Code | None, serial: int, keys: PublicKeySet) -> Finding:
-    # As online with the database away: a bad signature is bad regardless, but the key set may
-    # be older than the key that signed a new code, so an unknown key proves nothing.
-    if code is not None:
-        refused = signature_reasons(code, keys)
-        if refused and refused != ("unknown_key",):
-            return Finding(UNAUTHORIZED, refused, serial)
-    return Finding(CANNOT_VERIFY, ("state_unavailable",), serial, typed=code is None)
+@dataclass(frozen=True)
+class _Listed:
+    """A code's state offline (a :class:`~gimark.labels.scanning.judge.CodeState`): the key
+    set with the list's compromises, and the list's entry for its serial."""
+
+    merged_keys: PublicKeySet
+    status: StatusList
+    serial: int
+
+    def keys(self) -> PublicKeySet:
+        return self.merged_keys
+
+    def batch(self) -> _Entry | None:
+        entry = self.status.find(self.serial)
+        return None if entry is None else _Entry(entry, self.serial)
 
 
-def _key_of(
-    code: Code | None, entry: BatchEntry | None, keys: PublicKeySet
-) -> PublicKeyInfo | None:
-    if code is not None:
-        return keys.info(code.key_id)
-    if entry is not None and entry.key_kid is not None:
-        # A typed serial names no key; its batch does.
-        return next((k for k in keys if k.kid == entry.key_kid), None)
-    return None
+@dataclass(frozen=True)
+class _Entry:
+    """A list entry (a :class:`~gimark.labels.scanning.judge.BatchFacts`) for one serial."""
 
+    entry: BatchEntry
+    serial: int
 
-def _batch_reasons(entry: BatchEntry, serial: int) -> tuple[str, ...]:
-    voided = ("serial_voided",) if entry.is_voided(serial) else ()
-    return _STATE_REASON[entry.state] + voided
+    @property
+    def standing(self) -> BatchState:
+        return self.entry.state
 
+    @property
+    def voided(self) -> bool:
+        return self.entry.is_voided(self.serial)
 
-def _authorization_reasons(entry: BatchEntry) -> tuple[str, ...]:
-    if entry.authorization_at_issue is not Reason.AUTHORIZED:
-        return (str(entry.authorization_at_issue),)
-    now = entry.authorization_now
-    return (str(now),) if now in _NOW_REASONS else ()
+    @property
+    def key_kid(self) -> str | None:
+        return self.entry.key_kid
+
+    @property
+    def approved_at(self) -> dt.datetime | None:
+        return self.entry.approved_at
+
+    @property
+    def authorization_at_issue(self) -> Reason:
+        return self.entry.authorization_at_issue
+
+    @property
+    def authorization_now(self) -> Reason:
+        return self.entry.authorization_now  # as of the list's generated_at
+
+    def shown(self, finding: Finding) -> Finding:
+        return dataclasses.replace(finding, extra={BATCH_ID: str(self.entry.id)})

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from gimark.labels.offline.errors import StatusListFormatError
+from gimark.labels.scanning.judge import BatchState
 from gimark.trace.authorizations import Reason
 
 __all__ = [
@@ -34,14 +34,6 @@ FORMAT: Final = "gimark-status-list"
 VERSION: Final = 1
 _EPOCH: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 _T = TypeVar("_T")
-
-
-class BatchState(enum.StrEnum):
-    """A batch as an offline verifier needs to know it."""
-
-    ACTIVE = "active"  # delivered: its labels are live
-    NOT_ACTIVE = "not_active"  # approved or printed, not delivered: not released
-    REVOKED = "revoked"
 
 
 @dataclass(frozen=True)

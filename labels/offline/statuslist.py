@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from gimark.keys.keyring import PublicKeyInfo, PublicKeySet, b64url, b64url_decode
 from gimark.keys.models import KeyStatus
 from gimark.keys.services import OWN_ISSUER, export_jwks
-from gimark.labels.issuing.models import Batch, BatchStatus, VoidedRange
+from gimark.labels.issuing.models import Batch, VoidedRange
 from gimark.labels.offline.errors import (
     StaleStatusListError,
     StatusListFromFutureError,
@@ -48,6 +48,7 @@ from gimark.labels.offline.payload import (
     format_error,
     parse_payload,
 )
+from gimark.labels.scanning.judge import issued_at, standing_of
 from gimark.trace.authorizations import Reason, judge
 from gimark.trace.models import Authorization, Enterprise, Product
 
@@ -80,14 +81,6 @@ DEFAULT_MAX_AGE: Final = dt.timedelta(days=7)
 CLOCK_SKEW: Final = dt.timedelta(minutes=5)  # an inspector's laptop clock may run a little fast
 _EPOCH: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 
-# Only batches with serials are listed; requested and rejected batches have none.
-_STATE_OF: Final = {
-    BatchStatus.APPROVED: BatchState.NOT_ACTIVE,
-    BatchStatus.PRINTED: BatchState.NOT_ACTIVE,
-    BatchStatus.DELIVERED: BatchState.ACTIVE,
-    BatchStatus.REVOKED: BatchState.REVOKED,
-}
-
 
 class ListSigner(Protocol):
     """What signs a list: :class:`gimark.keys.keyring.Signer` is one."""
@@ -112,7 +105,9 @@ def build_status_list(
     batches = session.scalars(
         select(Batch).where(Batch.serial_first.is_not(None)).order_by(Batch.serial_first)
     ).all()
-    listed = [b for b in batches if b.status in _STATE_OF]
+    # Only batches with serials are listed: those with a standing (requested and rejected
+    # batches have none), as the online judge reads them.
+    listed = [b for b in batches if standing_of(b.status) is not None]
     registry = _Registry(session)
     voided = _voided_by_batch(session)
     return {
@@ -199,13 +194,14 @@ def _compromised_keys(session: Session) -> list[dict[str, Any]]:
 def _batch_json(
     batch: Batch, voided: list[list[int]], registry: _Registry, now: dt.datetime
 ) -> dict[str, Any]:
-    # The online check judges the authorization at issue from approval (else the request).
-    issued = batch.approved_at or batch.requested_at
+    issued = issued_at(batch.approved_at, batch.requested_at)  # as the online judge has it
+    standing = standing_of(batch.status)
+    assert standing is not None  # only such batches are listed
     return {
         "id": batch.id,
         "first": batch.serial_first,
         "last": batch.serial_last,
-        "state": _STATE_OF[batch.status].value,
+        "state": standing.value,
         "voided": voided,
         "key_kid": batch.key_kid,
         "approved_at": None if batch.approved_at is None else _instant(batch.approved_at),

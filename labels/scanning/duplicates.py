@@ -39,12 +39,14 @@ from datetime import UTC, datetime
 from typing import Final
 
 from gimark.core.errors import ConfigurationError
+
+# The verdict is the judge's; the scan path and the market simulator still import it from here.
+from gimark.labels.scanning.judge import verdict_of
+from gimark.labels.scanning.reasons import DUPLICATE_REASONS
 from gimark.trace.errors import InvalidRegionError
 from gimark.trace.regions import distance_km, lookup
 
 __all__ = [
-    "DUPLICATE_REASONS",
-    "UNAUTHORIZED_REASONS",
     "Assessment",
     "DetectionConfig",
     "Scan",
@@ -53,29 +55,11 @@ __all__ = [
     "assess",
     "decode_sites",
     "encode_sites",
-    "explain",
     "verdict_of",
 ]
 
 Point = tuple[float, float]  # (lat, lon), degrees
 
-DUPLICATE_REASONS: Final = ("many_scanners", "impossible_travel", "outside_sales_region")
-UNAUTHORIZED_REASONS: Final = frozenset(
-    {
-        "bad_signature",
-        "unknown_key",
-        "key_compromised",
-        "serial_not_issued",
-        "batch_not_active",
-        "batch_revoked",
-        "serial_voided",
-        "authorization_suspended",
-        "authorization_revoked",
-        "authorization_expired",
-        "not_authorized",
-        "malformed",
-    }
-)
 _MAX_PROVINCES: Final = 4  # outside provinces remembered per serial: the rule needs two
 
 
@@ -445,98 +429,4 @@ def decode_sites(text: str | None) -> tuple[Site, ...]:
     return tuple(
         Site(lat, lon, radius, datetime.fromtimestamp(at, UTC), first, last, confirmed, province)
         for lat, lon, radius, at, first, last, confirmed, province in json.loads(text or "[]")
-    )
-
-
-# --- verdicts and words -----------------------------------------------------------------------
-
-
-def verdict_of(unauthorized: Sequence[str], duplicate: Sequence[str], cannot_verify: bool) -> str:
-    """The verdict from the state checks' reasons, the duplicate reasons and availability.
-
-    Unauthorized beats everything: a revoked or inactive batch is unauthorized, copied or
-    not, and a forged signature needs no database. Then cannot_verify, which never says
-    genuine; then duplicate_suspected.
-
-    Raises:
-        ValueError: a reason code that belongs to neither list (a programming error).
-    """
-    unknown = (set(unauthorized) - UNAUTHORIZED_REASONS) | (set(duplicate) - set(DUPLICATE_REASONS))
-    if unknown:
-        raise ValueError(f"unknown reason codes: {sorted(unknown)}")
-    if unauthorized:
-        return "unauthorized"
-    if cannot_verify:
-        return "cannot_verify"
-    if duplicate:
-        return "duplicate_suspected"
-    return "genuine"
-
-
-# (reason, lang) -> (words with the summary's figures, words without)
-_WORDS: Final = {
-    ("many_scanners", "zh"): (
-        "此码已被 {scanners} 个不同的设备查验，多于一件正品通常的查验人数，标签可能被复制",
-        "此码已被多个不同的设备查验，多于一件正品通常的查验人数，标签可能被复制",
-    ),
-    ("many_scanners", "en"): (
-        "This code has been checked from {scanners} different devices, more than one genuine "
-        "package normally sees: the label may have been copied",
-        "This code has been checked from many different devices, more than one genuine "
-        "package normally sees: the label may have been copied",
-    ),
-    ("spread", "zh"): (
-        "此码已被 {scanners} 个不同的设备在 {sites} 个相距很远的地方查验，一件商品不会这样分散，"
-        "标签可能被复制",
-        "此码已在多个相距很远的地方被不同的设备查验，一件商品不会这样分散，标签可能被复制",
-    ),
-    ("spread", "en"): (
-        "This code has been checked from {scanners} different devices in {sites} places far "
-        "apart; one package is not in so many places: the label may have been copied",
-        "This code has been checked from different devices in places far apart; one package "
-        "is not in so many places: the label may have been copied",
-    ),
-    ("impossible_travel", "zh"): (
-        "此码在很短的时间内于相距很远的两地被不同的人查验，同一件商品无法这样移动，标签可能被复制",
-    )
-    * 2,
-    ("impossible_travel", "en"): (
-        "This code was checked by different people in two places too far apart for the time "
-        "between the scans; one package cannot travel that fast: the label may have been copied",
-    )
-    * 2,
-    ("outside_sales_region", "zh"): (
-        "此码已在该产品的销售区域以外被 {outside} 个不同的设备查验，标签可能被复制",
-        "此码已在该产品的销售区域以外被多个不同的设备查验，标签可能被复制",
-    ),
-    ("outside_sales_region", "en"): (
-        "This code has been checked from {outside} different devices far outside the areas "
-        "where this product is sold: the label may have been copied",
-        "This code has been checked from several devices far outside the areas where this "
-        "product is sold: the label may have been copied",
-    ),
-}
-
-
-def explain(
-    reason: str,
-    lang: str = "zh",
-    summary: SerialSummary | None = None,
-    config: DetectionConfig = _DEFAULT,
-) -> str:
-    """A duplicate reason in words a consumer understands; with the summary's figures if given.
-
-    Raises:
-        KeyError: ``reason`` is not one of DUPLICATE_REASONS.
-    """
-    if reason not in DUPLICATE_REASONS:
-        raise KeyError(reason)
-    lang = "zh" if lang.lower().startswith("zh") else "en"
-    spread = summary is not None and summary.scanner_count <= config.max_scanners
-    key = "spread" if reason == "many_scanners" and spread else reason
-    with_figures, without = _WORDS[(key, lang)]
-    if summary is None:
-        return without
-    return with_figures.format(
-        scanners=summary.scanner_count, sites=summary.site_count, outside=summary.outside_scanners
     )

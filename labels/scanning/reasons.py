@@ -11,7 +11,35 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-__all__ = ["REASONS", "VERDICTS", "Words", "reason_json", "verdict_json"]
+__all__ = [
+    "DUPLICATE_REASONS",
+    "REASONS",
+    "UNAUTHORIZED_REASONS",
+    "VERDICTS",
+    "Words",
+    "reason_json",
+    "verdict_json",
+]
+
+# The reason codes by the verdict they lead to; every one has its words in REASONS, as do
+# "not_ours" and "state_unavailable", the reasons of not_ours and cannot_verify.
+DUPLICATE_REASONS: Final = ("many_scanners", "impossible_travel", "outside_sales_region")
+UNAUTHORIZED_REASONS: Final = frozenset(
+    {
+        "bad_signature",
+        "unknown_key",
+        "key_compromised",
+        "serial_not_issued",
+        "batch_not_active",
+        "batch_revoked",
+        "serial_voided",
+        "authorization_suspended",
+        "authorization_revoked",
+        "authorization_expired",
+        "not_authorized",
+        "malformed",
+    }
+)
 
 
 class Words(NamedTuple):

@@ -1,8 +1,11 @@
-"""What a code's state says: the signature, its key, its batch, the authorization behind it.
+"""What a code's state says online: the signature, its key, its batch, the authorization
+behind it, read from the database and the per-process caches.
 
-This is the unauthorized half of a verdict; the duplicate half comes from the scan pattern
-(:mod:`gimark.labels.scanning.duplicates`), and :mod:`gimark.labels.scanning.service` puts them
-together and records the scan. The steps are numbered as in ``docs/verification.md``.
+The rules are the judge's (:mod:`gimark.labels.scanning.judge`, which offline verification
+shares); this module gives it the state to judge. This is the unauthorized half of a verdict;
+the duplicate half comes from the scan pattern (:mod:`gimark.labels.scanning.duplicates`), and
+:mod:`gimark.labels.scanning.service` puts them together and records the scan. The steps are
+numbered as in ``docs/verification.md``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,62 +21,38 @@ from sqlalchemy.orm import Session
 
 from gimark.core.db import Database, connection_of
 from gimark.core.errors import DatabaseUnavailableError
-from gimark.keys.errors import UnknownKeyError
-from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
-from gimark.keys.models import KeyStatus
-from gimark.labels.issuing.codes import Code, parse, verify
-from gimark.labels.issuing.errors import (
-    BadSerialError,
-    BadSignatureError,
-    MalformedCodeError,
-    NotOursError,
-)
-from gimark.labels.issuing.models import BatchStatus
-from gimark.labels.issuing.serials import looks_like_serial, parse_serial
+from gimark.keys.keyring import PublicKeySet
 from gimark.labels.scanning.batch_ranges import BatchRanges
+from gimark.labels.scanning.judge import (
+    CANNOT_VERIFY,
+    DUPLICATE,
+    GENUINE,
+    NOT_OURS,
+    UNAUTHORIZED,
+    BatchState,
+    Finding,
+    Given,
+    issued_at,
+    judge_code,
+    read_given,
+    standing_of,
+    without_state,
+)
 from gimark.labels.scanning.registry_cache import NotCachedError, Party, RegistryCache
 from gimark.labels.scanning.state import BatchInfo, State, read_state
 from gimark.trace.authorizations import Reason, judge, turning_points
 
-# Verdict names of the contract.
-GENUINE: Final = "genuine"
-DUPLICATE: Final = "duplicate_suspected"
-UNAUTHORIZED: Final = "unauthorized"
-NOT_OURS: Final = "not_ours"
-CANNOT_VERIFY: Final = "cannot_verify"
-
-_BATCH_REASON: Final = {
-    BatchStatus.REQUESTED: "serial_not_issued",  # no serials are allocated before approval
-    BatchStatus.REJECTED: "serial_not_issued",
-    BatchStatus.APPROVED: "batch_not_active",  # printed or not, not delivered: not released
-    BatchStatus.PRINTED: "batch_not_active",
-    BatchStatus.REVOKED: "batch_revoked",
-}
-# Reasons that still hold when the authorization changes later; expiry after issue is not
-# one: labels applied while the authorization was valid stay genuine on the shelf.
-_NOW_REASONS: Final = frozenset({Reason.SUSPENDED, Reason.REVOKED})
-
-
-@dataclass(frozen=True)
-class Finding:
-    """The state of one scanned or typed code."""
-
-    outcome: str  # GENUINE (no objection from state), UNAUTHORIZED, NOT_OURS or CANNOT_VERIFY
-    reasons: tuple[str, ...] = ()
-    serial: int | None = None
-    typed: bool = False  # a typed serial: no signature was shown
-    batch: BatchInfo | None = None
-    party: Party | None = None
-    key: PublicKeyInfo | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Given:
-    """What a scanned or typed text is, once read: a code of ours or a typed serial."""
-
-    code: Code | None  # None: a typed serial, no signature shown
-    serial: int
+# The verdict names and the judge's types are used from here by the scan path and the web.
+__all__ = [
+    "CANNOT_VERIFY",
+    "DUPLICATE",
+    "GENUINE",
+    "NOT_OURS",
+    "UNAUTHORIZED",
+    "Finding",
+    "Given",
+    "Verifier",
+]
 
 
 class Verifier:
@@ -113,32 +91,12 @@ class Verifier:
         Raises:
             NotCachedError: ``conn`` is None and a cache lacks the keys or the party.
         """
-        code, serial, batch = given.code, given.serial, state.batch
-        if batch is not None and conn is not None:
-            self.batches.remember(batch)
-        # 2. The keys of the state generation (cached: one integer comparison).
+        if state.batch is not None and conn is not None:
+            self.batches.remember(state.batch)
         try:
-            keys = self.cache.keys(conn, state.generation)
+            return judge_code(given, _Online(self.cache, conn, state, now), now)
         except (SQLAlchemyError, DatabaseUnavailableError):
             return self._without_state(given)
-        # 3. The signature, by a key we know.
-        if code is not None:
-            refused = signature_reasons(code, keys)
-            if refused:
-                return Finding(UNAUTHORIZED, refused, serial)
-        key = _key_of(code, batch, keys)
-        # 4. The batch, the serial and the authorization behind them.
-        if batch is None:
-            reasons = ("serial_not_issued", *key_reasons(key, now))
-            return Finding(UNAUTHORIZED, reasons, serial, typed=code is None, key=key)
-        try:
-            party = self.cache.party(conn, state.generation, batch.enterprise_id, batch.product_id)
-        except (SQLAlchemyError, DatabaseUnavailableError):
-            return self._without_state(given)
-        reasons = _batch_reasons(batch, state.voided) + key_reasons(key, batch.approved_at)
-        reasons += _authorization_reasons(party, batch, now)
-        outcome = UNAUTHORIZED if reasons else GENUINE
-        return Finding(outcome, reasons, serial, code is None, batch, party, key)
 
     def guess(self, given: Given, now: dt.datetime) -> tuple[Finding, State] | None:
         """Judge a signed code from the caches alone, taking its batch as last read and its
@@ -163,92 +121,65 @@ class Verifier:
         return self._without_state(given)
 
     def _without_state(self, given: Given) -> Finding:
-        # A bad signature is bad regardless, but nothing else can be said.
-        if given.code is not None and self.cache.last_keys is not None:
-            refused = signature_reasons(given.code, self.cache.last_keys)
-            if refused and refused != ("unknown_key",):  # a new key may be unknown to us
-                return Finding(UNAUTHORIZED, refused, given.serial)
-        return Finding(CANNOT_VERIFY, ("state_unavailable",), given.serial)
+        return without_state(given, self.cache.last_keys)
 
 
-def read_given(text: str, bases: tuple[str, ...]) -> Given | Finding:
-    """1. What was given: a typed serial, one of our codes, or something else (then the
-    finding already: not ours or malformed). Online and offline checks both start here."""
-    try:
-        code, serial = _read_code(text, bases)
-    except NotOursError:
-        return Finding(NOT_OURS, ("not_ours",))
-    except MalformedCodeError:
-        return Finding(UNAUTHORIZED, ("malformed",))
-    except BadSerialError:
-        return Finding(UNAUTHORIZED, ("malformed",), typed=True)
-    return Given(code, serial)
+@dataclass(slots=True)
+class _Online:
+    """A code's state online (a :class:`~gimark.labels.scanning.judge.CodeState`): its batch as
+    read from the database, the keys and its party from the caches, loaded through ``conn``
+    when they lack them (None: the caches alone)."""
+
+    cache: RegistryCache
+    conn: Connection | None
+    state: State
+    now: dt.datetime
+
+    def keys(self) -> PublicKeySet:
+        # Cached per state generation: one integer comparison.
+        return self.cache.keys(self.conn, self.state.generation)
+
+    def batch(self) -> _OnlineBatch | None:
+        batch = self.state.batch
+        standing = None if batch is None else standing_of(batch.status)
+        if batch is None or standing is None:
+            return None
+        party = self.cache.party(
+            self.conn, self.state.generation, batch.enterprise_id, batch.product_id
+        )
+        return _OnlineBatch(batch, standing, self.state.voided, party, self.now)
 
 
-def _read_code(text: str, bases: tuple[str, ...]) -> tuple[Code | None, int]:
-    """The code in a scanned text (None for a typed serial) and its serial.
+@dataclass(slots=True)
+class _OnlineBatch:
+    """A batch row and its party (a :class:`~gimark.labels.scanning.judge.BatchFacts`)."""
 
-    Raises:
-        NotOursError: not a code of ours (another site's URL, random text).
-        MalformedCodeError: our base URL, but not a well-formed code.
-        BadSerialError: a typed serial whose check character is wrong.
-    """
-    # An ASCII text with a "/" (every scanned URL) is never a typed serial: "/" is neither a
-    # separator nor a serial symbol. Deciding that here spares normalizing the whole URL
-    # character by character on every scan.
-    if not (text.isascii() and "/" in text) and looks_like_serial(text):
-        return None, parse_serial(text)
-    code = parse(text, bases)
-    return code, code.serial
+    info: BatchInfo
+    standing: BatchState
+    voided: bool
+    party: Party
+    now: dt.datetime
 
+    @property
+    def key_kid(self) -> str | None:
+        return self.info.key_kid
 
-def signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
-    """Why the signature of ``code`` is refused by ``keys`` (empty: it is good)."""
-    try:
-        verify(code, keys)
-    except UnknownKeyError:
-        return ("unknown_key",)
-    except BadSignatureError:
-        return ("bad_signature",)
-    return ()
+    @property
+    def approved_at(self) -> dt.datetime | None:
+        return self.info.approved_at
 
+    @property
+    def authorization_at_issue(self) -> Reason:
+        return _at_issue(self.party, issued_at(self.info.approved_at, self.info.requested_at))
 
-def _key_of(code: Code | None, batch: BatchInfo | None, keys: PublicKeySet) -> PublicKeyInfo | None:
-    if code is not None:
-        return keys.info(code.key_id)
-    if batch is not None and batch.key_kid is not None:
-        # A typed serial names no key; its batch does.
-        return next((k for k in keys if k.kid == batch.key_kid), None)
-    return None
+    @property
+    def authorization_now(self) -> Reason:
+        span = bisect.bisect_right(_turning_points(self.party), self.now)
+        return _reason_in_span(self.party, span)
 
-
-def key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
-    """``key_compromised`` if ``key`` was compromised before ``signed_at`` (or it is unknown
-    when the code was signed)."""
-    if key is None or key.status is not KeyStatus.COMPROMISED:
-        return ()
-    # Codes signed before the compromise stay good; "when" is when the batch was bound to
-    # the key (its approval). Without a batch the code cannot predate anything.
-    if key.compromised_at is None or signed_at is None or signed_at >= key.compromised_at:
-        return ("key_compromised",)
-    return ()
-
-
-def _batch_reasons(batch: BatchInfo, voided: bool) -> tuple[str, ...]:
-    reasons = []
-    if batch.status is not BatchStatus.DELIVERED:
-        reasons.append(_BATCH_REASON[batch.status])
-    if voided:
-        reasons.append("serial_voided")
-    return tuple(reasons)
-
-
-def _authorization_reasons(party: Party, batch: BatchInfo, now: dt.datetime) -> tuple[str, ...]:
-    at_issue = _at_issue(party, batch.approved_at or batch.requested_at)
-    if at_issue is not Reason.AUTHORIZED:
-        return (str(at_issue),)  # "not_authorized" extends the contract's reason codes
-    now_reason = _reason_in_span(party, bisect.bisect_right(_turning_points(party), now))
-    return (str(now_reason),) if now_reason in _NOW_REASONS else ()
+    def shown(self, finding: Finding) -> Finding:
+        f = finding
+        return Finding(f.outcome, f.reasons, f.serial, f.typed, self.info, self.party, f.key)
 
 
 # What the authorization said when a batch was issued never changes for a party (a party

@@ -34,6 +34,7 @@ from gimark.labels.issuing.errors import (
 
 __all__ = [
     "CODE_VERSION",
+    "WHITESPACE",
     "Code",
     "CodeSigner",
     "KeyResolver",
@@ -42,6 +43,7 @@ __all__ = [
     "parse",
     "sign_code",
     "sign_codes",
+    "trim",
     "verify",
 ]
 
@@ -51,6 +53,16 @@ SERIAL_LIMIT: Final = 2**48  # serials are 6 bytes; 0 is never issued
 PAYLOAD_BYTES: Final = 75
 PAYLOAD_CHARS: Final = 120  # 75 bytes * 8 / 5 bits: base32 with no padding
 MAX_TEXT: Final = 2048  # characters; longer scanned text is refused before any work
+# What "whitespace" is wherever scanned text or a typed serial is trimmed (docs/code-format.md,
+# section 1.5): the 25 characters with the Unicode White_Space property, plus U+FEFF, the
+# byte order mark a clipboard or a UTF-8 file may leave in front. Not str.strip()'s set:
+# that removes U+001C-U+001F and keeps U+FEFF, so a verifier in another language (whose
+# trim() differs again) could not match it.
+WHITESPACE: Final = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 # serial is 6 bytes, which struct has no letter for: high 16 bits + low 32 bits.
 _HEADER = struct.Struct(">B4sHI")
@@ -193,6 +205,11 @@ def _url_prefix(base: str) -> str:
     return trimmed + "/"
 
 
+def trim(text: str) -> str:
+    """``text`` without the :data:`WHITESPACE` around it (scanner and clipboard noise)."""
+    return text.strip(WHITESPACE)
+
+
 def parse(text: str, bases: Sequence[str]) -> Code:
     """Read a scanned QR text (or a bare payload) into a :class:`Code`. No signature check.
 
@@ -203,7 +220,7 @@ def parse(text: str, bases: Sequence[str]) -> Code:
     """
     # The numbered steps are those of docs/code-format.md, section 1.5.
     # 1. Surrounding whitespace is scanner noise.
-    text = text.strip()
+    text = trim(text)
     # 3 (needed by 2). What follows one of our bases, if the text starts with one.
     tail = _after_base(text, tuple(_base_key(b) for b in bases))
     # 2. Refuse huge input before doing any work on it.
@@ -259,7 +276,7 @@ def decode_and_verify(text: str, bases: Sequence[str], keys: KeyResolver) -> Cod
 def _base_key(base: str) -> str:
     # A base is compared without its scheme (http and https are the same to a scanner),
     # without a trailing slash and in upper case.
-    return _strip_scheme(base.strip()).rstrip("/").upper()
+    return _strip_scheme(trim(base)).rstrip("/").upper()
 
 
 def _strip_scheme(text: str) -> str:
@@ -291,21 +308,26 @@ def _payload_from_tail(tail: str) -> str:
 
 def _decode_payload(payload: str) -> Code:
     """The code in a payload string, case-insensitively (a lower-cased URL is still ours)."""
-    # 4. Only A-Z and 2-7, in any case, exactly 120 of them.
+    # 4. Only A-Z and 2-7, in any case, exactly 120 of them; the first failing check of
+    # 4.1-4.3 is the reason given.
+    # 4.1 Non-ASCII anywhere: such text was never printed by an issuer.
     if not payload.isascii():
         raise _malformed(
             "it contains characters other than letters and digits",
             "含有字母和数字以外的字符",
         )
+    # 4.2 The first character outside the alphabet: padding if only "=" follow from it.
     upper = payload.upper()
     bad = _NOT_BASE32.search(upper)
     if bad:
-        raise _bad_character(bad.start(), payload[bad.start()])
+        raise _bad_character(payload, bad.start())
+    # 4.3 The length.
     if len(upper) != PAYLOAD_CHARS:
         raise _malformed(
             f"it has {len(upper)} characters where a code has {PAYLOAD_CHARS}",
             f"码长 {len(upper)} 个字符，应为 {PAYLOAD_CHARS} 个",
         )
+    # 4.4 Base32-decode.
     data = _b32decode(upper)
     version, key_id, serial_high, serial_low = _HEADER.unpack_from(data)
     # 5. A later format may differ in every byte after the first.
@@ -318,8 +340,11 @@ def _decode_payload(payload: str) -> Code:
     return Code(version, key_id, serial, data[_HEADER.size :])
 
 
-def _bad_character(index: int, char: str) -> MalformedCodeError:
-    if char == "=":
+def _bad_character(payload: str, index: int) -> MalformedCodeError:
+    char = payload[index]
+    # Padding is "=" at the end only: a "=" inside the payload is a damaged character
+    # like any other, and its position helps whoever reads the message.
+    if char == "=" and not payload[index:].strip("="):
         return _malformed(
             "it has '=' padding, which codes never have",
             "含有 '=' 填充字符，正式的码没有填充",

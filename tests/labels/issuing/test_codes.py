@@ -24,12 +24,14 @@ from gimark.keys.errors import UnknownKeyError
 from gimark.keys.ids import jwk_thumbprint, key_id_for
 from gimark.labels.issuing.codes import (
     CODE_VERSION,
+    WHITESPACE,
     Code,
     decode_and_verify,
     encode_url,
     parse,
     sign_code,
     sign_codes,
+    trim,
     verify,
 )
 from gimark.labels.issuing.errors import (
@@ -275,6 +277,8 @@ def test_not_ours(text: str) -> None:
         (BASE + "/" + PAYLOAD_1[:60], "60 characters"),
         (URL_1 + "=", "padding"),
         (URL_1[:-8] + "=" * 8, "padding"),
+        (BASE + "/" + PAYLOAD_1[:50] + "=" + PAYLOAD_1[51:], r"character 51 \('='\)"),
+        (URL_1[:-2] + "=A", r"character 119 \('='\)"),
         (BASE + "/1" + PAYLOAD_1[1:], "character 1"),
         (BASE + "/" + PAYLOAD_1[:50] + "0" + PAYLOAD_1[51:], "character 51"),
         (URL_1 + "/extra", "not used in codes"),
@@ -289,6 +293,66 @@ def test_malformed(text: str, match: str) -> None:
     assert type(info.value) is MalformedCodeError
     assert info.value.code == "malformed"
     assert info.value.message("zh")
+
+
+# The order of the checks of section 1.5, step 4: the first that fails is the reason given.
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        # 4.1 non-ASCII anywhere comes before a bad character or a wrong length
+        ("1" + PAYLOAD_1[1:-1] + "é", "other than letters"),
+        # 4.2 the first character outside the alphabet, before the length
+        (PAYLOAD_1[:10] + "0" + PAYLOAD_1[10:50] + "=", r"character 11 \('0'\)"),
+        ("=" + PAYLOAD_1[:30], r"character 1 \('='\)"),
+        (PAYLOAD_1[:30] + "==", "padding"),
+        # 4.3 the length last
+        (PAYLOAD_1[:30], "30 characters"),
+    ],
+)
+def test_payload_checks_come_in_the_documented_order(payload: str, match: str) -> None:
+    with pytest.raises(MalformedCodeError, match=match):
+        parse(BASE + "/" + payload, BASES)
+
+
+def test_whitespace_is_the_unicode_white_space_set_and_the_bom() -> None:
+    white_space = {
+        *"\t\n\v\f\r \x85\xa0\u1680",
+        *map(chr, range(0x2000, 0x200B)),
+        *"\u2028\u2029\u202f\u205f\u3000",
+    }
+    assert set(WHITESPACE) == white_space | {"\ufeff"}
+    assert len(WHITESPACE) == 26
+
+
+@pytest.mark.parametrize("space", list(WHITESPACE))
+def test_every_whitespace_character_is_trimmed(space: str) -> None:
+    assert parse(space + URL_1 + space * 2, BASES) == CODE_1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeff" + URL_1,  # a BOM, as a Windows clipboard may leave it; str.strip() keeps it
+        "\u3000" + URL_1 + "\u3000",  # ideographic spaces, as a Chinese IME types them
+        "\ufeff\u3000 " + PAYLOAD_1 + "\r\n",
+    ],
+)
+def test_bom_and_ideographic_space_are_trimmed(text: str) -> None:
+    assert decode_and_verify(text, BASES, RESOLVER) == CODE_1
+
+
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\x1c",  # str.strip() removes U+001C-U+001F; they are not whitespace here
+        "\u200b",  # zero width space: not White_Space
+        "\u180e",  # Mongolian vowel separator: White_Space until Unicode 6.3, not now
+    ],
+)
+def test_other_characters_are_not_trimmed(char: str) -> None:
+    assert trim(char + "A" + char) == char + "A" + char
+    with pytest.raises(NotOursError):
+        parse(char + URL_1, BASES)
 
 
 def test_unsupported_version() -> None:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.exceptions import BadSignatureError as SodiumBadSignature
 from nacl.signing import VerifyKey
 
-from gimark.core.errors import ConfigurationError
+from gimark.core.settings import printed_base
 from gimark.labels.issuing.errors import (
     BadSignatureError,
     MalformedCodeError,
@@ -69,7 +69,6 @@ WHITESPACE: Final = (
 _HEADER = struct.Struct(">B4sHI")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE | re.ASCII)  # ASCII: "httpſ" is not "https"
 _NOT_BASE32 = re.compile(r"[^A-Z2-7]")
-_QR_ALNUM_URL = re.compile(r"[0-9A-Z$%*+\-./:]+")  # QR alphanumeric set, without space
 
 
 class CodeSigner(Protocol):
@@ -197,30 +196,19 @@ def _sign(sign: Callable[[bytes], bytes], prefix: bytes, key_id: bytes, serial: 
 
 
 def encode_url(code: Code, base: str) -> str:
-    """The QR text ``<BASE>/<payload>``; a trailing slash on ``base`` is dropped.
+    """The QR text ``<BASE>/<payload>``; trailing slashes on ``base`` are dropped.
 
     Raises:
-        ConfigurationError: ``base`` would take the QR out of alphanumeric mode
-            (lower-case letters, spaces, other punctuation) or is empty.
+        ConfigurationError: ``base`` is not an http(s) URL that keeps the QR in alphanumeric
+            mode (lower-case letters, spaces, other punctuation), see
+            :func:`gimark.core.settings.printed_base`.
     """
     return _url_prefix(base) + code.payload
 
 
 @lru_cache(maxsize=16)
 def _url_prefix(base: str) -> str:
-    trimmed = base.rstrip("/")
-    if not _QR_ALNUM_URL.fullmatch(trimmed):
-        raise ConfigurationError(
-            detail=(
-                f"the QR base URL {base!r} must be upper-case and use only A-Z, 0-9 and"
-                " $%*+-./: (QR alphanumeric mode), e.g. HTTPS://GI.EXAMPLE.CN/V"
-            ),
-            detail_zh=(
-                f"二维码基础网址 {base!r} 必须为大写，且只能含 A-Z、0-9 和 $%*+-./:"
-                "（二维码字母数字模式），例如 HTTPS://GI.EXAMPLE.CN/V"
-            ),
-        )
-    return trimmed + "/"
+    return printed_base(base) + "/"
 
 
 def trim(text: str) -> str:

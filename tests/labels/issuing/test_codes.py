@@ -189,7 +189,10 @@ def test_code_refuses_impossible_fields() -> None:
         Code(1, b"abc", 1, bytes(64))
 
 
-@pytest.mark.parametrize("base", ["https://gi.example.cn/v", "HTTPS://GI EXAMPLE.CN/V", "", "/"])
+@pytest.mark.parametrize(
+    "base",
+    ["https://gi.example.cn/v", "HTTPS://GI EXAMPLE.CN/V", "", "/", "GI.EXAMPLE.CN/V", "HTTPS://"],
+)
 def test_base_must_stay_in_qr_alphanumeric_mode(base: str) -> None:
     with pytest.raises(ConfigurationError, match="upper-case"):
         encode_url(CODE_1, base)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from hypothesis import strategies as st
 from gimark.core.errors import ConfigurationError, GimarkError
 from gimark.keys.errors import UnknownKeyError
 from gimark.keys.ids import jwk_thumbprint, key_id_for
+from gimark.keys.jwks import MAX_JWKS_BYTES, MAX_KEYS
 from gimark.labels.issuing.codes import (
     CODE_VERSION,
+    MAX_TEXT,
     WHITESPACE,
     Code,
     decode_and_verify,
@@ -41,6 +44,7 @@ from gimark.labels.issuing.errors import (
     SerialRangeError,
     UnsupportedVersionError,
 )
+from gimark.labels.issuing.serials import MAX_INPUT, format_serial
 
 BASE = "HTTPS://GI.EXAMPLE.CN/V"
 BASES = (BASE,)
@@ -129,6 +133,15 @@ def test_doc_carries_the_same_vectors() -> None:
         assert value in doc
     assert CODE_1.payload in doc
     assert sign_code(SIGNER, 123456789).signature.hex() in doc
+
+
+def test_the_manifest_page_shows_real_codes_of_the_test_key() -> None:
+    page = (DOC.parent / "manifest.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^    (\d+),([0-9A-Z-]{13}),(\S+)$", page, re.MULTILINE)
+    assert [int(serial) for serial, _, _ in rows] == [1, 2]
+    for serial, printed, url in rows:
+        assert decode_and_verify(url, BASES, RESOLVER) == sign_code(SIGNER, int(serial))
+        assert printed == format_serial(int(serial))
 
 
 def test_layout() -> None:
@@ -456,25 +469,34 @@ class JwksResolver:
     """What an independent verifier writes from docs/code-format.md: keys from a JWKS only."""
 
     def __init__(self, jwks: dict[str, Any]) -> None:
-        self._keys: dict[bytes, Ed25519PublicKey] = {}
+        self._keys: dict[bytes, list[Ed25519PublicKey]] = {}
         for jwk in jwks["keys"]:
             if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
                 continue
             # Match on the thumbprint computed from x, not on the kid string.
             canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + jwk["x"] + '"}'
-            key_id = hashlib.sha256(canonical.encode()).digest()[:4]
+            thumbprint = hashlib.sha256(canonical.encode()).digest()
+            if jwk.get("kid", b64url(thumbprint)) != b64url(thumbprint):
+                continue
             raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
-            self._keys[key_id] = Ed25519PublicKey.from_public_bytes(raw)
+            # Every key with the id: four bytes can collide (section 3.2).
+            self._keys.setdefault(thumbprint[:4], []).append(
+                Ed25519PublicKey.from_public_bytes(raw)
+            )
 
-    def public_key(self, key_id: bytes) -> Ed25519PublicKey:
+    def public_keys(self, key_id: bytes) -> list[Ed25519PublicKey]:
         if key_id not in self._keys:
             raise UnknownKeyError(kid=key_id.hex())
         return self._keys[key_id]
+
+    def public_key(self, key_id: bytes) -> Ed25519PublicKey:
+        return self.public_keys(key_id)[0]
 
 
 def test_offline_verification_with_only_a_jwks() -> None:
     jwks = {
         "keys": [
+            {"kty": "RSA", "kid": "rsa-2024", "n": "0vx7", "e": "AQAB"},
             {"kty": "OKP", "crv": "Ed25519", "x": b64url(bytes(32)), "kid": "other"},
             {
                 "kty": "OKP",
@@ -488,4 +510,28 @@ def test_offline_verification_with_only_a_jwks() -> None:
     resolver = JwksResolver(jwks)
     assert decode_and_verify(URL_123456789, BASES, resolver).serial == 123456789
     with pytest.raises(UnknownKeyError):
-        decode_and_verify(URL_1, BASES, JwksResolver({"keys": jwks["keys"][:1]}))
+        decode_and_verify(URL_1, BASES, JwksResolver({"keys": jwks["keys"][:2]}))
+
+
+def test_doc_states_the_input_limits_the_code_has() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    limits = {
+        "MAX_TEXT": (MAX_TEXT, "characters"),
+        "MAX_INPUT": (MAX_INPUT, "characters"),
+        "MAX_JWKS_BYTES": (MAX_JWKS_BYTES, "bytes"),
+        "MAX_KEYS": (MAX_KEYS, ""),
+    }
+    for name, (value, unit) in limits.items():
+        row = next(line for line in doc.splitlines() if f"`{name}`" in line and "|" in line)
+        assert f"| {value:,} {unit}".rstrip() + " |" in row, row
+
+
+def test_doc_lists_the_whitespace_that_is_trimmed() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    for char in WHITESPACE:
+        code = f"U+{ord(char):04X}"
+        assert code in doc or any(
+            f"U+{start:04X}–U+{end:04X}" in doc
+            for start, end in ((0x9, 0xD), (0x2000, 0x200A))
+            if start <= ord(char) <= end
+        ), code

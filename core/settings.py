@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,7 +11,11 @@ from typing import Any
 
 from gimark.core.errors import ConfigurationError
 
+# For development only: codes printed under it open on the machine that issued them alone.
 DEFAULT_BASE_URL = "HTTP://127.0.0.1:8000/V"
+# The QR alphanumeric set without the space: a URL of these stays in alphanumeric mode.
+_QR_ALPHANUMERIC_URL = re.compile(r"HTTPS?://[0-9A-Z$%*+\-.:][0-9A-Z$%*+\-./:]*")
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,7 @@ class Settings:
 
     home: Path = Path("instance")
     database_url: str = ""  # empty: the SQLite file inside ``home``
-    base_url: str = DEFAULT_BASE_URL  # the QR URL base; upper-case keeps the QR alphanumeric
+    base_url: str = DEFAULT_BASE_URL  # the QR URL base, as printed_base() accepts it
     # Other bases whose codes this service also accepts (a domain moved, a second issuer).
     extra_bases: tuple[str, ...] = field(default_factory=tuple)
     key_passphrase: str | None = field(default=None, repr=False)
@@ -54,16 +59,55 @@ class Settings:
         return replace(self, **changes)
 
 
+def printed_base(base: str) -> str:
+    """``base`` without its trailing slashes, if codes can be printed under it: an
+    ``HTTP://`` or ``HTTPS://`` URL with a host, written only in the QR alphanumeric set
+    (``0-9 A-Z $ % * + - . / :``, so upper case and no space). The rule of
+    ``docs/code-format.md``, section 1.4, for the configured base and for every QR text.
+
+    Raises:
+        ConfigurationError: ``base`` is anything else.
+    """
+    trimmed = base.rstrip("/")
+    if not _QR_ALPHANUMERIC_URL.fullmatch(trimmed):
+        raise _not_printable(base)
+    return trimmed
+
+
+def _not_printable(base: str) -> ConfigurationError:
+    return ConfigurationError(
+        detail=(
+            f"the QR base URL (GIMARK_BASE_URL) {base!r} must be an http:// or https://"
+            " URL in upper-case letters, digits and $%*+-./: only (QR alphanumeric mode),"
+            " e.g. HTTPS://GI.EXAMPLE.CN/V"
+        ),
+        detail_zh=(
+            f"二维码基础网址（GIMARK_BASE_URL）{base!r} 必须是 http:// 或 https:// 网址，"
+            "且只能含大写字母、数字和 $%*+-./:（二维码字母数字模式），例如 HTTPS://GI.EXAMPLE.CN/V"
+        ),
+    )
+
+
 def _normalize_base(url: str) -> str:
-    url = url.strip().rstrip("/")
-    if not url.lower().startswith(("http://", "https://")):
+    # Friendly to a lower-case setting: scheme and host are case-insensitive and the app
+    # serves the path case-insensitively. Only ASCII is upper-cased: "ß".upper() is "SS",
+    # which would quietly print another host.
+    try:
+        return printed_base(url.strip().translate(_ASCII_UPPER))
+    except ConfigurationError:
+        raise _not_printable(url) from None
+
+
+def _normalize_extra_base(url: str) -> str:
+    # Bases only read, never printed: codes issued under one (by another system, perhaps
+    # in byte mode) must keep verifying, so only the scheme is required of them.
+    base = url.strip().rstrip("/").translate(_ASCII_UPPER)
+    if not base.startswith(("HTTP://", "HTTPS://")):
         raise ConfigurationError(
-            detail=f"GIMARK_BASE_URL must be an http(s) URL, got {url!r}",
-            detail_zh=f"GIMARK_BASE_URL 必须是 http(s) 地址，实为 {url!r}",
+            detail=f"each of GIMARK_EXTRA_BASE_URLS must be an http(s) URL, got {url!r}",
+            detail_zh=f"GIMARK_EXTRA_BASE_URLS 中每一项都必须是 http(s) 地址，实为 {url!r}",
         )
-    # QR alphanumeric mode has no lower-case letters; scheme and host are case-insensitive,
-    # and the app serves the path case-insensitively.
-    return url.upper()
+    return base
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,7 +118,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """
     env = os.environ if environ is None else environ
     extra = tuple(
-        _normalize_base(b) for b in env.get("GIMARK_EXTRA_BASE_URLS", "").split(",") if b.strip()
+        _normalize_extra_base(b)
+        for b in env.get("GIMARK_EXTRA_BASE_URLS", "").split(",")
+        if b.strip()
     )
     max_quantity = _whole_number(env, "GIMARK_MAX_BATCH_QUANTITY", Settings.max_batch_quantity)
     proxies = _whole_number(env, "GIMARK_TRUSTED_PROXIES", 0)

@@ -118,7 +118,11 @@ def export(gm: Context, out: Path | None, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def import_(gm: Context, jwks_file: Path, issuer: str, as_json: bool) -> None:
-    """Trust another issuer's public keys from a JWKS file."""
+    """Trust another issuer's public keys from a JWKS file.
+
+    Entries that are not usable Ed25519 keys are left out and reported: one line each on
+    stderr, or under "skipped" with --json.
+    """
     if jwks_file.stat().st_size > MAX_JWKS_BYTES:
         raise JwksError(detail=f"the file is larger than {MAX_JWKS_BYTES} bytes")
     try:
@@ -126,8 +130,14 @@ def import_(gm: Context, jwks_file: Path, issuer: str, as_json: bool) -> None:
     except (ValueError, UnicodeDecodeError):
         raise JwksError(detail="the file is not JSON") from None
     with gm.db.session() as s:
-        rows = services.import_jwks(s, document, issuer=issuer)
-        emit(as_json, {"imported": [key_summary(r) for r in rows]})
+        result = services.import_key_set(s, document, issuer=issuer)
+        imported = [key_summary(r) for r in result.rows]
+    if as_json:
+        emit(True, {"imported": imported, "skipped": [k.as_json() for k in result.skipped]})
+        return
+    for skipped in result.skipped:
+        click.echo(skipped.line(), err=True)
+    emit(False, {"imported": imported})
 
 
 def register(root: click.Group) -> None:

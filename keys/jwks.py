@@ -1,13 +1,18 @@
 """The public key set as JWKS (RFC 7517, with RFC 8037 OKP/Ed25519 keys).
 
-Besides the standard members each key carries ``gimark_status`` and, for a compromised key,
-``gimark_compromised_at``: an offline verifier needs both to judge codes signed by it.
+Besides the standard members each key carries ``gimark_issuer``, ``gimark_key_id``,
+``gimark_status`` and, for a compromised key, ``gimark_compromised_at``: an offline verifier
+needs the state to judge codes signed by it. ``docs/code-format.md``, section 3.3, is their
+contract. Reading follows section 3.2: entries a verifier cannot use are left out and
+reported, not the whole document refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from gimark.keys.errors import JwksError
 from gimark.keys.ids import key_id_for
@@ -47,62 +52,189 @@ def to_jwks(keys: list[PublicKeyInfo]) -> dict[str, Any]:
     return {"keys": [jwk_of(info) for info in keys]}
 
 
-def _parse_time(value: object) -> dt.datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise JwksError(detail="gimark_compromised_at must be a timestamp string")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise JwksError(detail=f"bad timestamp {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        raise JwksError(detail="gimark_compromised_at needs a time zone")
-    return parsed.astimezone(dt.UTC)
+# Why an entry is left out: a stable code, then the words (formatted with the entry's values).
+_REASONS: Final = {
+    "not_an_object": ("the entry is not a JSON object", "该项不是 JSON 对象"),
+    "not_ed25519": (
+        "kty {kty} / crv {crv} is not an OKP/Ed25519 key",
+        "kty {kty} / crv {crv} 不是 OKP/Ed25519 密钥",
+    ),
+    "bad_x": (
+        "member x is not 32 bytes in unpadded base64url",
+        "成员 x 不是无填充 base64url 编码的 32 字节公钥",
+    ),
+    "kid_mismatch": (
+        "kid {given} is not the key's RFC 7638 thumbprint {thumbprint}",
+        "kid {given} 与密钥的 RFC 7638 指纹 {thumbprint} 不符",
+    ),
+    "bad_status": (
+        "gimark_status {status} is not active, retired or compromised",
+        "gimark_status {status} 不是 active、retired 或 compromised",
+    ),
+    "bad_compromised_at": (
+        "gimark_compromised_at {value} is not an ISO 8601 time with a time zone",
+        "gimark_compromised_at {value} 不是带时区的 ISO 8601 时间",
+    ),
+    "key_id_taken": (
+        "its key id {key_id} already names another key ({other}); one key per id is stored",
+        "其密钥编号 {key_id} 已属于另一把密钥（{other}）；每个编号只保存一把密钥",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SkippedKey:
+    """A JWKS entry that was left out, and why (``docs/code-format.md``, section 3.2)."""
+
+    index: int  # its place in the document's "keys" list, from 0
+    kid: str | None  # its kid as given (at most 64 characters), if it had a string kid
+    reason: str  # a stable code, one of _REASONS
+    en: str
+    zh: str
+
+    def line(self) -> str:
+        """One line for stderr, Chinese first."""
+        entry = f"keys[{self.index}]" + (f" (kid {self.kid})" if self.kid else "")
+        return f"已跳过 {entry}：{self.zh} (skipped {entry}: {self.en})"
+
+    def as_json(self) -> dict[str, object]:
+        """The entry as ``--json`` documents report it."""
+        return {
+            "index": self.index,
+            "kid": self.kid,
+            "reason": self.reason,
+            "en": self.en,
+            "zh": self.zh,
+        }
+
+
+def skipped_key(index: int, reason: str, *, kid: object = None, **values: object) -> SkippedKey:
+    """A :class:`SkippedKey` for entry ``index`` (whose kid is ``kid``), ``values`` in its words."""
+    shown = {name: _shown(value) for name, value in values.items()}
+    en, zh = _REASONS[reason]
+    return SkippedKey(
+        index=index,
+        kid=kid[:64] if isinstance(kid, str) else None,
+        reason=reason,
+        en=en.format(**shown),
+        zh=zh.format(**shown),
+    )
+
+
+def _shown(value: object) -> str:
+    # Values come from a document anyone may write: strings quoted, everything cut short.
+    if isinstance(value, str):
+        return repr(value[:60])
+    return json.dumps(value, default=str)[:60]
+
+
+@dataclass(frozen=True)
+class JwksKeys:
+    """What a JWKS document holds for a verifier: the usable keys and the entries left out."""
+
+    keys: list[PublicKeyInfo]
+    positions: list[int]  # positions[i]: the index of keys[i] in the document's "keys" list
+    skipped: list[SkippedKey] = field(default_factory=list)
+
+
+def read_jwks(document: object, default_issuer: str = "imported") -> JwksKeys:
+    """Every usable Ed25519 key of a JWKS document, and every entry left out with the reason.
+
+    An entry is left out, not the document refused, when it is not an OKP/Ed25519 key (a
+    key set may hold other kinds), when its ``x`` is not a 32-byte key, when its ``kid`` is
+    present and not the key's thumbprint, or when a ``gimark_*`` member cannot be read.
+
+    Raises:
+        JwksError: the document is not a JWKS (no "keys" list), has more than
+            :data:`MAX_KEYS` entries, or carries a private key (member ``d``) in any entry:
+            a publisher that leaks private keys publishes nothing to trust.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise JwksError(detail='expected a JSON object with a "keys" list')
+    entries = document["keys"]
+    if len(entries) > MAX_KEYS:
+        raise JwksError(detail=f"more than {MAX_KEYS} keys")
+    if any(isinstance(jwk, dict) and "d" in jwk for jwk in entries):
+        raise JwksError(detail="the key set contains a private key; refusing it")
+    read = JwksKeys(keys=[], positions=[])
+    for index, jwk in enumerate(entries):
+        entry = _read_entry(index, jwk, default_issuer)
+        if isinstance(entry, SkippedKey):
+            read.skipped.append(entry)
+        else:
+            read.keys.append(entry)
+            read.positions.append(index)
+    return read
+
+
+def from_jwks(document: object, default_issuer: str = "imported") -> list[PublicKeyInfo]:
+    """Every usable key of a JWKS document; entries that are not are left out silently
+    (:func:`read_jwks` says which and why).
+
+    Raises:
+        JwksError: as :func:`read_jwks`.
+    """
+    return read_jwks(document, default_issuer).keys
 
 
 def parse_jwk(jwk: object, default_issuer: str) -> PublicKeyInfo:
-    """One JWK to a key; the ``kid`` must be the key's thumbprint.
+    """One JWK to a key; the ``kid``, if present, must be the key's thumbprint.
 
     Raises:
-        JwksError: not an Ed25519 public JWK, or its kid does not match its key.
+        JwksError: not an Ed25519 public JWK, or a member of it cannot be read.
     """
-    if not isinstance(jwk, dict):
-        raise JwksError(detail="a key must be a JSON object")
-    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise JwksError(detail="only OKP/Ed25519 keys are supported")
-    if "d" in jwk:
+    if isinstance(jwk, dict) and "d" in jwk:
         raise JwksError(detail="the key set contains a private key; refusing it")
+    entry = _read_entry(0, jwk, default_issuer)
+    if isinstance(entry, SkippedKey):
+        raise JwksError(detail=entry.en)
+    return entry
+
+
+def _read_entry(index: int, jwk: object, default_issuer: str) -> PublicKeyInfo | SkippedKey:
+    if not isinstance(jwk, dict):
+        return skipped_key(index, "not_an_object")
+    given = jwk.get("kid")
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        return skipped_key(index, "not_ed25519", kid=given, kty=jwk.get("kty"), crv=jwk.get("crv"))
+    x = jwk.get("x")
     try:
-        public_key = public_key_from_x(str(jwk.get("x", "")))
+        public_key = public_key_from_x(x if isinstance(x, str) else "")
     except ValueError:
-        raise JwksError(detail="member x is not a 32-byte base64url public key") from None
+        return skipped_key(index, "bad_x", kid=given)
+    # Only the canonical spelling: a verifier that hashes the x it was given (3.1) must get
+    # the same thumbprint as one that hashes the decoded key.
+    if b64url(raw_public(public_key)) != x:
+        return skipped_key(index, "bad_x", kid=given)
     kid = kid_of(public_key)
-    if jwk.get("kid", kid) != kid:
-        raise JwksError(detail=f"kid {str(jwk.get('kid'))[:60]!r} is not the key's thumbprint")
-    try:
-        status = KeyStatus(jwk.get("gimark_status", KeyStatus.ACTIVE.value))
-    except ValueError:
-        raise JwksError(detail="unknown gimark_status") from None
+    if "kid" in jwk and given != kid:
+        return skipped_key(index, "kid_mismatch", kid=given, given=given, thumbprint=kid)
+    status = jwk.get("gimark_status", KeyStatus.ACTIVE.value)
+    if status not in _STATUSES:
+        return skipped_key(index, "bad_status", kid=given, status=status)
+    compromised = jwk.get("gimark_compromised_at")
+    compromised_at = _parse_time(compromised)
+    if compromised is not None and compromised_at is None:
+        return skipped_key(index, "bad_compromised_at", kid=given, value=compromised)
     return PublicKeyInfo(
         kid=kid,
         key_id=key_id_for(public_key),
         public_key=public_key,
         issuer=str(jwk.get("gimark_issuer", default_issuer))[:200],
-        status=status,
-        compromised_at=_parse_time(jwk.get("gimark_compromised_at")),
+        status=KeyStatus(status),
+        compromised_at=compromised_at,
     )
 
 
-def from_jwks(document: object, default_issuer: str = "imported") -> list[PublicKeyInfo]:
-    """Every key of a JWKS document.
+_STATUSES: Final = frozenset(status.value for status in KeyStatus)
 
-    Raises:
-        JwksError: the document is not a JWKS of Ed25519 public keys.
-    """
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise JwksError(detail='expected a JSON object with a "keys" list')
-    keys = document["keys"]
-    if len(keys) > MAX_KEYS:
-        raise JwksError(detail=f"more than {MAX_KEYS} keys")
-    return [parse_jwk(jwk, default_issuer) for jwk in keys]
+
+def _parse_time(value: object) -> dt.datetime | None:
+    """An aware ISO 8601 time in UTC; None when ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return None if parsed.tzinfo is None else parsed.astimezone(dt.UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,19 +123,33 @@ class PublicKeyInfo:
 
 
 class PublicKeySet:
-    """The verifying keys by their four-byte id; implements the codes' ``KeyResolver``."""
+    """The verifying keys by their four-byte id; implements the codes' ``KeyResolver``.
 
-    def __init__(self, keys: list[PublicKeyInfo]) -> None:
-        self._by_id = {info.key_id: info for info in keys}
+    Four bytes can collide (two among a thousand keys in about one key set of 8,600), so
+    every key is kept, those sharing an id in the order given: a code verifies if any key
+    with its id verifies it (``docs/code-format.md``, section 3.2).
+    """
+
+    def __init__(self, keys: Iterable[PublicKeyInfo]) -> None:
+        self._keys = tuple(keys)
+        by_id: dict[bytes, list[PublicKeyInfo]] = {}
+        for info in self._keys:
+            by_id.setdefault(info.key_id, []).append(info)
+        self._by_id = {key_id: tuple(infos) for key_id, infos in by_id.items()}
+        # Built once: public_keys() is asked on every scan.
+        self._public = {
+            key_id: tuple(info.public_key for info in infos)
+            for key_id, infos in self._by_id.items()
+        }
 
     def __iter__(self) -> Iterator[PublicKeyInfo]:
-        return iter(self._by_id.values())
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self._keys)
 
-    def info(self, key_id: bytes) -> PublicKeyInfo:
-        """The key named by ``key_id``.
+    def infos(self, key_id: bytes) -> tuple[PublicKeyInfo, ...]:
+        """Every key named by ``key_id``, in the order the set was given them.
 
         Raises:
             UnknownKeyError: no such key.
@@ -145,9 +159,56 @@ class PublicKeySet:
         except KeyError:
             raise UnknownKeyError(kid=key_id.hex()) from None
 
+    def info(self, key_id: bytes, public_key: Ed25519PublicKey | None = None) -> PublicKeyInfo:
+        """The key named by ``key_id``: the one whose public half is ``public_key`` (the key
+        that verified a code, as ``codes.verify`` returns it).
+
+        Without ``public_key`` and with several keys under ``key_id``, the most cautious of
+        them: the one declared compromised earliest, else the first. Whoever judges a code
+        by its key's state should pass ``public_key``, so that two keys sharing an id never
+        lend each other their state.
+
+        Raises:
+            UnknownKeyError: no such key (or none with that public half).
+        """
+        infos = self.infos(key_id)
+        if public_key is not None:
+            raw = raw_public(public_key)
+            for info in infos:
+                if raw_public(info.public_key) == raw:
+                    return info
+            raise UnknownKeyError(kid=key_id.hex())
+        return infos[0] if len(infos) == 1 else _most_cautious(infos)
+
+    def public_keys(self, key_id: bytes) -> tuple[Ed25519PublicKey, ...]:
+        """Every public key named by ``key_id``: what ``codes.verify`` tries, in order.
+
+        Raises:
+            UnknownKeyError: no such key.
+        """
+        try:
+            return self._public[key_id]
+        except KeyError:
+            raise UnknownKeyError(kid=key_id.hex()) from None
+
     def public_key(self, key_id: bytes) -> Ed25519PublicKey:
-        """The public key named by ``key_id`` (raises UnknownKeyError)."""
-        return self.info(key_id).public_key
+        """The first public key named by ``key_id``; see :meth:`public_keys` for all of them.
+
+        Raises:
+            UnknownKeyError: no such key.
+        """
+        return self.public_keys(key_id)[0]
+
+
+def _most_cautious(infos: tuple[PublicKeyInfo, ...]) -> PublicKeyInfo:
+    compromised = [info for info in infos if info.status is KeyStatus.COMPROMISED]
+    if not compromised:
+        return infos[0]
+    # No time known counts as compromised since ever: the earliest of all.
+    return min(compromised, key=lambda info: info.compromised_at or _SINCE_EVER)
+
+
+_SINCE_EVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def public_key_from_x(x: str) -> Ed25519PublicKey:

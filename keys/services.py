@@ -7,6 +7,7 @@ only ever in its encrypted file under ``settings.keys_dir``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -16,13 +17,12 @@ from gimark.core.db import utcnow
 from gimark.core.settings import Settings
 from gimark.keys.errors import (
     ActiveKeyExistsError,
-    JwksError,
     KeyNotUsableError,
     NoActiveKeyError,
     UnknownKeyError,
 )
 from gimark.keys.ids import key_id_for
-from gimark.keys.jwks import from_jwks, to_jwks
+from gimark.keys.jwks import SkippedKey, read_jwks, skipped_key, to_jwks
 from gimark.keys.keyring import (
     PublicKeyInfo,
     PublicKeySet,
@@ -179,28 +179,54 @@ def export_jwks(session: Session) -> dict[str, object]:
     return to_jwks([info_of(row) for row in list_keys(session)])
 
 
-def import_jwks(session: Session, document: object, *, issuer: str) -> list[SigningKey]:
+@dataclass(frozen=True)
+class ImportedKeys:
+    """What an import stored, and the entries of the document it left out with the reason."""
+
+    rows: list[SigningKey]
+    skipped: list[SkippedKey]
+
+
+def import_key_set(session: Session, document: object, *, issuer: str) -> ImportedKeys:
     """Add another issuer's public keys, or update the state of ones already known.
 
+    Entries a verifier cannot use (``docs/code-format.md``, section 3.2) are left out and
+    reported, as is a key whose four-byte id already names a different key: the database
+    holds one key per id.
+
     Raises:
-        JwksError: the document is invalid, or a key's four-byte id collides with a different key.
+        JwksError: the document is not a JWKS, or carries a private key; nothing is stored.
     """
-    rows = []
-    for info in from_jwks(document, default_issuer=issuer):
-        rows.append(_import_one(session, info))
+    read = read_jwks(document, default_issuer=issuer)
+    rows: list[SigningKey] = []
+    skipped = list(read.skipped)
+    for index, info in zip(read.positions, read.keys, strict=True):
+        key_id = info.key_id.hex()
+        held = session.scalars(select(SigningKey).where(SigningKey.key_id == key_id)).first()
+        if held is not None and held.kid != info.kid:
+            reason = skipped_key(index, "key_id_taken", kid=info.kid, key_id=key_id, other=held.kid)
+            skipped.append(reason)
+        else:
+            rows.append(_import_one(session, info, held))
     session.flush()
-    return rows
+    return ImportedKeys(rows, sorted(skipped, key=lambda s: s.index))
 
 
-def _import_one(session: Session, info: PublicKeyInfo) -> SigningKey:
-    key_id = info.key_id.hex()
-    row = session.scalars(select(SigningKey).where(SigningKey.key_id == key_id)).first()
-    if row is not None and row.kid != info.kid:
-        raise JwksError(detail=f"key id {key_id} already names another key")
+def import_jwks(session: Session, document: object, *, issuer: str) -> list[SigningKey]:
+    """:func:`import_key_set`, returning only the rows stored.
+
+    Raises:
+        JwksError: as :func:`import_key_set`.
+    """
+    return import_key_set(session, document, issuer=issuer).rows
+
+
+def _import_one(session: Session, info: PublicKeyInfo, row: SigningKey | None) -> SigningKey:
+    """``info`` stored as a new row, or the state of ``row`` (the same key) updated."""
     if row is None:
         row = SigningKey(
             kid=info.kid,
-            key_id=key_id,
+            key_id=info.key_id.hex(),
             public_x=b64url(raw_public(info.public_key)),
             issuer=info.issuer,
             own=False,

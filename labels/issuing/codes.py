@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.exceptions import BadSignatureError as SodiumBadSignature
 from nacl.signing import VerifyKey
 
-from gimark.core.errors import ConfigurationError
+from gimark.core.settings import printed_base
 from gimark.labels.issuing.errors import (
     BadSignatureError,
     MalformedCodeError,
@@ -34,14 +34,17 @@ from gimark.labels.issuing.errors import (
 
 __all__ = [
     "CODE_VERSION",
+    "WHITESPACE",
     "Code",
     "CodeSigner",
     "KeyResolver",
+    "KeyRing",
     "decode_and_verify",
     "encode_url",
     "parse",
     "sign_code",
     "sign_codes",
+    "trim",
     "verify",
 ]
 
@@ -51,12 +54,21 @@ SERIAL_LIMIT: Final = 2**48  # serials are 6 bytes; 0 is never issued
 PAYLOAD_BYTES: Final = 75
 PAYLOAD_CHARS: Final = 120  # 75 bytes * 8 / 5 bits: base32 with no padding
 MAX_TEXT: Final = 2048  # characters; longer scanned text is refused before any work
+# What "whitespace" is wherever scanned text or a typed serial is trimmed (docs/code-format.md,
+# section 1.5): the 25 characters with the Unicode White_Space property, plus U+FEFF, the
+# byte order mark a clipboard or a UTF-8 file may leave in front. Not str.strip()'s set:
+# that removes U+001C-U+001F and keeps U+FEFF, so a verifier in another language (whose
+# trim() differs again) could not match it.
+WHITESPACE: Final = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 # serial is 6 bytes, which struct has no letter for: high 16 bits + low 32 bits.
 _HEADER = struct.Struct(">B4sHI")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE | re.ASCII)  # ASCII: "httpſ" is not "https"
 _NOT_BASE32 = re.compile(r"[^A-Z2-7]")
-_QR_ALNUM_URL = re.compile(r"[0-9A-Z$%*+\-./:]+")  # QR alphanumeric set, without space
 
 
 class CodeSigner(Protocol):
@@ -73,10 +85,27 @@ class CodeSigner(Protocol):
 
 
 class KeyResolver(Protocol):
-    """Finds the public key a code names (implemented by the keys package, or a JWKS)."""
+    """Finds the public key a code names (implemented by the keys package, or a JWKS).
+
+    Four bytes of key id can collide: a resolver that may hold several keys under one id
+    also offers them all as ``public_keys``, as :class:`KeyRing` says, and :func:`verify`
+    then tries each.
+    """
 
     def public_key(self, key_id: bytes) -> Ed25519PublicKey:
         """The public key with this 4-byte id.
+
+        Raises:
+            UnknownKeyError: no known key has this id.
+        """
+        ...
+
+
+class KeyRing(KeyResolver, Protocol):
+    """A :class:`KeyResolver` that may hold several keys under one id (``PublicKeySet``)."""
+
+    def public_keys(self, key_id: bytes) -> Sequence[Ed25519PublicKey]:
+        """Every public key with this 4-byte id, at least one.
 
         Raises:
             UnknownKeyError: no known key has this id.
@@ -167,30 +196,24 @@ def _sign(sign: Callable[[bytes], bytes], prefix: bytes, key_id: bytes, serial: 
 
 
 def encode_url(code: Code, base: str) -> str:
-    """The QR text ``<BASE>/<payload>``; a trailing slash on ``base`` is dropped.
+    """The QR text ``<BASE>/<payload>``; trailing slashes on ``base`` are dropped.
 
     Raises:
-        ConfigurationError: ``base`` would take the QR out of alphanumeric mode
-            (lower-case letters, spaces, other punctuation) or is empty.
+        ConfigurationError: ``base`` is not an http(s) URL that keeps the QR in alphanumeric
+            mode (lower-case letters, spaces, other punctuation), see
+            :func:`gimark.core.settings.printed_base`.
     """
     return _url_prefix(base) + code.payload
 
 
 @lru_cache(maxsize=16)
 def _url_prefix(base: str) -> str:
-    trimmed = base.rstrip("/")
-    if not _QR_ALNUM_URL.fullmatch(trimmed):
-        raise ConfigurationError(
-            detail=(
-                f"the QR base URL {base!r} must be upper-case and use only A-Z, 0-9 and"
-                " $%*+-./: (QR alphanumeric mode), e.g. HTTPS://GI.EXAMPLE.CN/V"
-            ),
-            detail_zh=(
-                f"二维码基础网址 {base!r} 必须为大写，且只能含 A-Z、0-9 和 $%*+-./:"
-                "（二维码字母数字模式），例如 HTTPS://GI.EXAMPLE.CN/V"
-            ),
-        )
-    return trimmed + "/"
+    return printed_base(base) + "/"
+
+
+def trim(text: str) -> str:
+    """``text`` without the :data:`WHITESPACE` around it (scanner and clipboard noise)."""
+    return text.strip(WHITESPACE)
 
 
 def parse(text: str, bases: Sequence[str]) -> Code:
@@ -203,7 +226,7 @@ def parse(text: str, bases: Sequence[str]) -> Code:
     """
     # The numbered steps are those of docs/code-format.md, section 1.5.
     # 1. Surrounding whitespace is scanner noise.
-    text = text.strip()
+    text = trim(text)
     # 3 (needed by 2). What follows one of our bases, if the text starts with one.
     tail = _after_base(text, tuple(_base_key(b) for b in bases))
     # 2. Refuse huge input before doing any work on it.
@@ -221,21 +244,32 @@ def parse(text: str, bases: Sequence[str]) -> Code:
     return _decode_payload(payload)
 
 
-def verify(code: Code, keys: KeyResolver) -> None:
-    """Check the code's signature against the key it names; return only if it is valid.
+def verify(code: Code, keys: KeyResolver) -> Ed25519PublicKey:
+    """Check the code's signature against the keys it names; return the key that verifies it.
 
     Raises:
         UnknownKeyError: no key known to ``keys`` has the code's key id.
-        BadSignatureError: the signature does not match: forged or altered.
+        BadSignatureError: no key with that id verifies the signature: forged or altered.
     """
-    # 7. The key id names the key (docs/code-format.md, section 1.5).
-    public_key = keys.public_key(code.key_id)
-    # 8. Ed25519 over the domain tag and the header. Checked by libsodium, not by OpenSSL
-    # through cryptography: the same check in two thirds of the time, on every scan.
-    try:
-        _sodium_key(public_key.public_bytes_raw()).verify(code.message, code.signature)
-    except SodiumBadSignature:
-        raise BadSignatureError() from None
+    # 7. The key id names the keys: every one with that id, as 4 bytes can collide
+    # (docs/code-format.md, sections 1.5 and 3.2).
+    candidates = _candidates(keys, code.key_id)
+    # 8. Ed25519 over the domain tag and the header, by any of them. Checked by libsodium,
+    # not by OpenSSL through cryptography: the same check in two thirds of the time, on
+    # every scan.
+    for public_key in candidates:
+        try:
+            _sodium_key(public_key.public_bytes_raw()).verify(code.message, code.signature)
+        except SodiumBadSignature:
+            continue
+        return public_key
+    raise BadSignatureError()
+
+
+def _candidates(keys: KeyResolver, key_id: bytes) -> Sequence[Ed25519PublicKey]:
+    # getattr, not isinstance on a runtime-checkable protocol: that costs 5 µs a scan.
+    many: Callable[[bytes], Sequence[Ed25519PublicKey]] | None = getattr(keys, "public_keys", None)
+    return many(key_id) if many is not None else (keys.public_key(key_id),)
 
 
 @lru_cache(maxsize=64)
@@ -259,7 +293,7 @@ def decode_and_verify(text: str, bases: Sequence[str], keys: KeyResolver) -> Cod
 def _base_key(base: str) -> str:
     # A base is compared without its scheme (http and https are the same to a scanner),
     # without a trailing slash and in upper case.
-    return _strip_scheme(base.strip()).rstrip("/").upper()
+    return _strip_scheme(trim(base)).rstrip("/").upper()
 
 
 def _strip_scheme(text: str) -> str:
@@ -291,21 +325,26 @@ def _payload_from_tail(tail: str) -> str:
 
 def _decode_payload(payload: str) -> Code:
     """The code in a payload string, case-insensitively (a lower-cased URL is still ours)."""
-    # 4. Only A-Z and 2-7, in any case, exactly 120 of them.
+    # 4. Only A-Z and 2-7, in any case, exactly 120 of them; the first failing check of
+    # 4.1-4.3 is the reason given.
+    # 4.1 Non-ASCII anywhere: such text was never printed by an issuer.
     if not payload.isascii():
         raise _malformed(
             "it contains characters other than letters and digits",
             "含有字母和数字以外的字符",
         )
+    # 4.2 The first character outside the alphabet: padding if only "=" follow from it.
     upper = payload.upper()
     bad = _NOT_BASE32.search(upper)
     if bad:
-        raise _bad_character(bad.start(), payload[bad.start()])
+        raise _bad_character(payload, bad.start())
+    # 4.3 The length.
     if len(upper) != PAYLOAD_CHARS:
         raise _malformed(
             f"it has {len(upper)} characters where a code has {PAYLOAD_CHARS}",
             f"码长 {len(upper)} 个字符，应为 {PAYLOAD_CHARS} 个",
         )
+    # 4.4 Base32-decode.
     data = _b32decode(upper)
     version, key_id, serial_high, serial_low = _HEADER.unpack_from(data)
     # 5. A later format may differ in every byte after the first.
@@ -318,8 +357,11 @@ def _decode_payload(payload: str) -> Code:
     return Code(version, key_id, serial, data[_HEADER.size :])
 
 
-def _bad_character(index: int, char: str) -> MalformedCodeError:
-    if char == "=":
+def _bad_character(payload: str, index: int) -> MalformedCodeError:
+    char = payload[index]
+    # Padding is "=" at the end only: a "=" inside the payload is a damaged character
+    # like any other, and its position helps whoever reads the message.
+    if char == "=" and not payload[index:].strip("="):
         return _malformed(
             "it has '=' padding, which codes never have",
             "含有 '=' 填充字符，正式的码没有填充",

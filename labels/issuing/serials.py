@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Final
 
+from gimark.labels.issuing.codes import WHITESPACE
 from gimark.labels.issuing.errors import (
     SerialCharacterError,
     SerialCheckError,
@@ -36,8 +37,9 @@ MAX_INPUT: Final = 200  # characters; anything longer is not a typed serial
 _VALUE = {symbol: value for value, symbol in enumerate(ALPHABET)}
 # Letters a reader takes for digits. U and V are not mapped: they are typos to report.
 _ALIASES = {"O": "0", "I": "1", "L": "1"}
-# Grouping a person may type or paste: spaces, hyphens and their look-alikes, dots.
-_SEPARATORS = frozenset(" -_.·‐‑‒–—―・")
+# Grouping a person may type or paste: whitespace (the same set scanned text is trimmed of,
+# BOM included), hyphens and their look-alikes, dots.
+_SEPARATORS = frozenset(WHITESPACE + "-_.·‐‑‒–—―・")
 _INVERSE_RADIX = pow(RADIX, -1, MODULUS)
 _WEIGHTS = tuple(pow(RADIX, k, MODULUS) for k in range(LENGTH, 0, -1))  # 3**11 … 3**1
 
@@ -124,7 +126,7 @@ def _significant(text: str) -> str:
     normalized = unicodedata.normalize("NFKC", text)
     symbols = []
     for char in normalized:
-        if char in _SEPARATORS or char.isspace():
+        if char in _SEPARATORS:
             continue
         # Only ASCII is upper-cased: "ı".upper() is "I", which must not become a 1.
         if char.isascii():

@@ -76,3 +76,36 @@ def test_import_garbage_is_refused(run: Callable[..., Any], tmp_path: Path) -> N
     garbage.write_bytes(b"\xff\xfe not json")
     result = run("keys", "import", str(garbage), "--issuer", "x", ok=False)
     assert result.exit_code == 1 and "not JSON" in result.stderr
+
+
+def test_import_reports_the_entries_it_skips(run: Callable[..., Any], tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gimark.keys.keyring import b64url, kid_of, raw_public
+
+    public = Ed25519PrivateKey.generate().public_key()
+    jwks = tmp_path / "mixed.jwks.json"
+    jwks.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    {"kty": "RSA", "kid": "rsa-2024", "n": "0vx7", "e": "AQAB"},
+                    {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw_public(public))},
+                ]
+            }
+        )
+    )
+    text = run("keys", "import", str(jwks), "--issuer", "四川省")
+    assert text.stderr.count("\n") == 1
+    assert "skipped keys[0] (kid rsa-2024)" in text.stderr and "OKP/Ed25519" in text.stderr
+    again = run("keys", "import", str(jwks), "--issuer", "四川省", "--json").json()
+    assert [k["kid"] for k in again["imported"]] == [kid_of(public)]
+    assert again["skipped"] == [
+        {
+            "index": 0,
+            "kid": "rsa-2024",
+            "reason": "not_ed25519",
+            "en": "kty 'RSA' / crv null is not an OKP/Ed25519 key",
+            "zh": "kty 'RSA' / crv null 不是 OKP/Ed25519 密钥",
+        }
+    ]

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gimark.core.db import Database
 from gimark.core.settings import Settings
@@ -19,8 +20,9 @@ from gimark.keys.errors import (
     UnknownKeyError,
     WrongPassphraseError,
 )
-from gimark.keys.keyring import read_private_key
-from gimark.keys.models import KeyStatus
+from gimark.keys.ids import key_id_for
+from gimark.keys.keyring import b64url, kid_of, raw_public, read_private_key
+from gimark.keys.models import KeyStatus, SigningKey
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -121,13 +123,8 @@ def test_jwks_round_trip_into_another_issuer(db: Database, settings: Settings) -
     ("document", "message"),
     [
         ({}, "keys"),
-        ({"keys": [{"kty": "RSA"}]}, "Ed25519"),
-        ({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "short"}]}, "32-byte"),
-        (
-            {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "A" * 43, "kid": "forged"}]},
-            "thumbprint",
-        ),
         ({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "A" * 43, "d": "A" * 43}]}, "private"),
+        ({"keys": [{"kty": "RSA", "n": "0vx7", "e": "AQAB", "d": "X5"}]}, "private"),
     ],
 )
 def test_bad_key_sets_are_refused_and_nothing_is_stored(
@@ -137,6 +134,50 @@ def test_bad_key_sets_are_refused_and_nothing_is_stored(
         services.import_jwks(s, document, issuer="x")
     with db.session() as s:
         assert services.list_keys(s) == []
+
+
+def public_jwk(private_key: Ed25519PrivateKey, **members: object) -> dict[str, object]:
+    public = private_key.public_key()
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw_public(public)), **members}
+
+
+def test_foreign_entries_are_skipped_and_reported_and_the_rest_imported(db: Database) -> None:
+    theirs = Ed25519PrivateKey.generate()
+    document = {
+        "keys": [
+            {"kty": "RSA", "kid": "rsa-2024", "n": "0vx7", "e": "AQAB"},
+            public_jwk(theirs, kid=kid_of(theirs.public_key())),
+            public_jwk(Ed25519PrivateKey.generate(), kid="forged"),
+            {"kty": "OKP", "crv": "Ed25519", "x": "short"},
+        ]
+    }
+    with db.session() as s:
+        result = services.import_key_set(s, document, issuer="湖南省")
+        assert [r.kid for r in result.rows] == [kid_of(theirs.public_key())]
+    assert [(k.index, k.kid, k.reason) for k in result.skipped] == [
+        (0, "rsa-2024", "not_ed25519"),
+        (2, "forged", "kid_mismatch"),
+        (3, None, "bad_x"),
+    ]
+    with db.session() as s:
+        assert [r.kid for r in services.list_keys(s)] == [kid_of(theirs.public_key())]
+
+
+def test_a_key_whose_id_is_taken_is_skipped_not_stored(db: Database) -> None:
+    # The database holds one key per four-byte id. A real collision needs some 2**16 keys;
+    # a row under the id of the key to import makes the same situation.
+    theirs = Ed25519PrivateKey.generate()
+    taken = key_id_for(theirs.public_key()).hex()
+    with db.session() as s:
+        s.add(
+            SigningKey(kid="an-earlier-key", key_id=taken, public_x="A" * 43, issuer="x", own=False)
+        )
+    with db.session() as s:
+        result = services.import_key_set(s, {"keys": [public_jwk(theirs)]}, issuer="x")
+    assert result.rows == []
+    (skipped,) = result.skipped
+    assert skipped.reason == "key_id_taken" and skipped.kid == kid_of(theirs.public_key())
+    assert taken in skipped.en and "an-earlier-key" in skipped.en
 
 
 def test_a_damaged_key_file_is_a_key_file_error(tmp_path: Path) -> None:

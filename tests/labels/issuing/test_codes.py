@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,18 @@ from hypothesis import strategies as st
 from gimark.core.errors import ConfigurationError, GimarkError
 from gimark.keys.errors import UnknownKeyError
 from gimark.keys.ids import jwk_thumbprint, key_id_for
+from gimark.keys.jwks import MAX_JWKS_BYTES, MAX_KEYS
 from gimark.labels.issuing.codes import (
     CODE_VERSION,
+    MAX_TEXT,
+    WHITESPACE,
     Code,
     decode_and_verify,
     encode_url,
     parse,
     sign_code,
     sign_codes,
+    trim,
     verify,
 )
 from gimark.labels.issuing.errors import (
@@ -39,6 +44,7 @@ from gimark.labels.issuing.errors import (
     SerialRangeError,
     UnsupportedVersionError,
 )
+from gimark.labels.issuing.serials import MAX_INPUT, format_serial
 
 BASE = "HTTPS://GI.EXAMPLE.CN/V"
 BASES = (BASE,)
@@ -129,6 +135,15 @@ def test_doc_carries_the_same_vectors() -> None:
     assert sign_code(SIGNER, 123456789).signature.hex() in doc
 
 
+def test_the_manifest_page_shows_real_codes_of_the_test_key() -> None:
+    page = (DOC.parent / "manifest.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^    (\d+),([0-9A-Z-]{13}),(\S+)$", page, re.MULTILINE)
+    assert [int(serial) for serial, _, _ in rows] == [1, 2]
+    for serial, printed, url in rows:
+        assert decode_and_verify(url, BASES, RESOLVER) == sign_code(SIGNER, int(serial))
+        assert printed == format_serial(int(serial))
+
+
 def test_layout() -> None:
     code = sign_code(SIGNER, 0x0102030405)
     raw = base64.b32decode(code.payload)
@@ -187,7 +202,10 @@ def test_code_refuses_impossible_fields() -> None:
         Code(1, b"abc", 1, bytes(64))
 
 
-@pytest.mark.parametrize("base", ["https://gi.example.cn/v", "HTTPS://GI EXAMPLE.CN/V", "", "/"])
+@pytest.mark.parametrize(
+    "base",
+    ["https://gi.example.cn/v", "HTTPS://GI EXAMPLE.CN/V", "", "/", "GI.EXAMPLE.CN/V", "HTTPS://"],
+)
 def test_base_must_stay_in_qr_alphanumeric_mode(base: str) -> None:
     with pytest.raises(ConfigurationError, match="upper-case"):
         encode_url(CODE_1, base)
@@ -275,6 +293,8 @@ def test_not_ours(text: str) -> None:
         (BASE + "/" + PAYLOAD_1[:60], "60 characters"),
         (URL_1 + "=", "padding"),
         (URL_1[:-8] + "=" * 8, "padding"),
+        (BASE + "/" + PAYLOAD_1[:50] + "=" + PAYLOAD_1[51:], r"character 51 \('='\)"),
+        (URL_1[:-2] + "=A", r"character 119 \('='\)"),
         (BASE + "/1" + PAYLOAD_1[1:], "character 1"),
         (BASE + "/" + PAYLOAD_1[:50] + "0" + PAYLOAD_1[51:], "character 51"),
         (URL_1 + "/extra", "not used in codes"),
@@ -289,6 +309,66 @@ def test_malformed(text: str, match: str) -> None:
     assert type(info.value) is MalformedCodeError
     assert info.value.code == "malformed"
     assert info.value.message("zh")
+
+
+# The order of the checks of section 1.5, step 4: the first that fails is the reason given.
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        # 4.1 non-ASCII anywhere comes before a bad character or a wrong length
+        ("1" + PAYLOAD_1[1:-1] + "é", "other than letters"),
+        # 4.2 the first character outside the alphabet, before the length
+        (PAYLOAD_1[:10] + "0" + PAYLOAD_1[10:50] + "=", r"character 11 \('0'\)"),
+        ("=" + PAYLOAD_1[:30], r"character 1 \('='\)"),
+        (PAYLOAD_1[:30] + "==", "padding"),
+        # 4.3 the length last
+        (PAYLOAD_1[:30], "30 characters"),
+    ],
+)
+def test_payload_checks_come_in_the_documented_order(payload: str, match: str) -> None:
+    with pytest.raises(MalformedCodeError, match=match):
+        parse(BASE + "/" + payload, BASES)
+
+
+def test_whitespace_is_the_unicode_white_space_set_and_the_bom() -> None:
+    white_space = {
+        *"\t\n\v\f\r \x85\xa0\u1680",
+        *map(chr, range(0x2000, 0x200B)),
+        *"\u2028\u2029\u202f\u205f\u3000",
+    }
+    assert set(WHITESPACE) == white_space | {"\ufeff"}
+    assert len(WHITESPACE) == 26
+
+
+@pytest.mark.parametrize("space", list(WHITESPACE))
+def test_every_whitespace_character_is_trimmed(space: str) -> None:
+    assert parse(space + URL_1 + space * 2, BASES) == CODE_1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeff" + URL_1,  # a BOM, as a Windows clipboard may leave it; str.strip() keeps it
+        "\u3000" + URL_1 + "\u3000",  # ideographic spaces, as a Chinese IME types them
+        "\ufeff\u3000 " + PAYLOAD_1 + "\r\n",
+    ],
+)
+def test_bom_and_ideographic_space_are_trimmed(text: str) -> None:
+    assert decode_and_verify(text, BASES, RESOLVER) == CODE_1
+
+
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\x1c",  # str.strip() removes U+001C-U+001F; they are not whitespace here
+        "\u200b",  # zero width space: not White_Space
+        "\u180e",  # Mongolian vowel separator: White_Space until Unicode 6.3, not now
+    ],
+)
+def test_other_characters_are_not_trimmed(char: str) -> None:
+    assert trim(char + "A" + char) == char + "A" + char
+    with pytest.raises(NotOursError):
+        parse(char + URL_1, BASES)
 
 
 def test_unsupported_version() -> None:
@@ -389,25 +469,34 @@ class JwksResolver:
     """What an independent verifier writes from docs/code-format.md: keys from a JWKS only."""
 
     def __init__(self, jwks: dict[str, Any]) -> None:
-        self._keys: dict[bytes, Ed25519PublicKey] = {}
+        self._keys: dict[bytes, list[Ed25519PublicKey]] = {}
         for jwk in jwks["keys"]:
             if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
                 continue
             # Match on the thumbprint computed from x, not on the kid string.
             canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + jwk["x"] + '"}'
-            key_id = hashlib.sha256(canonical.encode()).digest()[:4]
+            thumbprint = hashlib.sha256(canonical.encode()).digest()
+            if jwk.get("kid", b64url(thumbprint)) != b64url(thumbprint):
+                continue
             raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
-            self._keys[key_id] = Ed25519PublicKey.from_public_bytes(raw)
+            # Every key with the id: four bytes can collide (section 3.2).
+            self._keys.setdefault(thumbprint[:4], []).append(
+                Ed25519PublicKey.from_public_bytes(raw)
+            )
 
-    def public_key(self, key_id: bytes) -> Ed25519PublicKey:
+    def public_keys(self, key_id: bytes) -> list[Ed25519PublicKey]:
         if key_id not in self._keys:
             raise UnknownKeyError(kid=key_id.hex())
         return self._keys[key_id]
+
+    def public_key(self, key_id: bytes) -> Ed25519PublicKey:
+        return self.public_keys(key_id)[0]
 
 
 def test_offline_verification_with_only_a_jwks() -> None:
     jwks = {
         "keys": [
+            {"kty": "RSA", "kid": "rsa-2024", "n": "0vx7", "e": "AQAB"},
             {"kty": "OKP", "crv": "Ed25519", "x": b64url(bytes(32)), "kid": "other"},
             {
                 "kty": "OKP",
@@ -421,4 +510,28 @@ def test_offline_verification_with_only_a_jwks() -> None:
     resolver = JwksResolver(jwks)
     assert decode_and_verify(URL_123456789, BASES, resolver).serial == 123456789
     with pytest.raises(UnknownKeyError):
-        decode_and_verify(URL_1, BASES, JwksResolver({"keys": jwks["keys"][:1]}))
+        decode_and_verify(URL_1, BASES, JwksResolver({"keys": jwks["keys"][:2]}))
+
+
+def test_doc_states_the_input_limits_the_code_has() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    limits = {
+        "MAX_TEXT": (MAX_TEXT, "characters"),
+        "MAX_INPUT": (MAX_INPUT, "characters"),
+        "MAX_JWKS_BYTES": (MAX_JWKS_BYTES, "bytes"),
+        "MAX_KEYS": (MAX_KEYS, ""),
+    }
+    for name, (value, unit) in limits.items():
+        row = next(line for line in doc.splitlines() if f"`{name}`" in line and "|" in line)
+        assert f"| {value:,} {unit}".rstrip() + " |" in row, row
+
+
+def test_doc_lists_the_whitespace_that_is_trimmed() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    for char in WHITESPACE:
+        code = f"U+{ord(char):04X}"
+        assert code in doc or any(
+            f"U+{start:04X}–U+{end:04X}" in doc
+            for start, end in ((0x9, 0xD), (0x2000, 0x200A))
+            if start <= ord(char) <= end
+        ), code

@@ -94,6 +94,8 @@ def test_out_of_range_is_not_printed(serial: int) -> None:
         "oooo49n3o2p",
         "０００Ｏ－４９Ｎ３－０２Ｐ",  # full-width, as a Chinese IME types it
         "0000\u300049N3\u300002P",  # ideographic space
+        "\ufeff0000-49N3-02P",  # a BOM in front, as a Windows clipboard may leave it
+        "\u00a00000 49N3\u202f02P\u2029",  # no-break spaces, a paragraph separator
         "0000—49N3—02P",
     ],
 )
@@ -115,6 +117,9 @@ def test_i_and_l_read_as_one() -> None:
         ("V000-49N3-02P", SerialCharacterError, r"character 1 \('V'\)"),
         ("0000-49N3-02P#", SerialCharacterError, r"character 12 \('#'\)"),
         ("0000-49N3-0ıP", SerialCharacterError, "character 10"),  # dotless i is not I
+        # Not whitespace in the spec's sense (str.isspace() says it is): a character, not a gap
+        ("0000\x1c49N3-02P", SerialCharacterError, "character 5"),
+        ("0000\u200b49N3-02P", SerialCharacterError, "character 5"),  # zero width space
         ("0000-49N3-03P", SerialCheckError, "probably a typo"),
         (
             "0000-0000-000",

@@ -130,6 +130,8 @@ SCHEMAS: Final[dict[str, Schema]] = {
         kid=STRING,
         use={"const": "sig"},
         alg={"const": "EdDSA"},
+        gimark_issuer=STRING,
+        gimark_key_id={"type": "string", "pattern": "^[0-9A-F]{8}$"},  # upper-case hex
         gimark_status={"type": "string", "enum": [s.value for s in KeyStatus]},
         gimark_compromised_at={"type": "string", "format": "date-time"},
     ),

@@ -25,6 +25,7 @@ from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response
 
 from gimark.core.settings import Settings
+from gimark.labels.issuing.codes import trim
 from gimark.verify_web import errors, verdict_view
 from gimark.verify_web.accounts.auth import protect_forms
 from gimark.verify_web.i18n import error_message
@@ -48,7 +49,7 @@ def scan(base: str, payload: str) -> Response:
 
 def check() -> ResponseReturnValue:
     """A typed serial (or a pasted QR text); without one, the form to type it."""
-    code = request.args.get("code", "").strip()
+    code = trim(request.args.get("code", ""))
     if not code:
         return render_template("verify/check.html")
     return _answer(code, scanned=False)

@@ -22,7 +22,7 @@ from gimark.core.output import emit, json_option, to_json
 from gimark.core.settings import Settings
 from gimark.keys.commands import passphrase_of
 from gimark.keys.errors import JwksError
-from gimark.keys.jwks import MAX_JWKS_BYTES, from_jwks
+from gimark.keys.jwks import MAX_JWKS_BYTES, read_jwks
 from gimark.keys.keyring import PublicKeySet
 from gimark.keys.services import load_signer
 from gimark.labels.issuing.serials import format_serial
@@ -70,7 +70,8 @@ def verify_command(
 ) -> None:
     """Verify CODE (a scanned QR text or a typed serial) offline, without any database."""
     now = utcnow()
-    keys = PublicKeySet(from_jwks(_read_json(jwks_file, MAX_JWKS_BYTES, JwksError)))
+    published = read_jwks(_read_json(jwks_file, MAX_JWKS_BYTES, JwksError))
+    keys = PublicKeySet(published.keys)
     status = read_status_list(
         _read_json(status_file, MAX_STATUS_BYTES, StatusListFormatError), keys
     )
@@ -82,6 +83,12 @@ def verify_command(
         stale = True
     finding = check_offline(code, _bases(status, gm.settings), keys, None if stale else status, now)
     report = verdict_report(finding, status, now, max_age, stale=stale)
+    # Entries a verifier cannot use are left out, not the set refused (docs/code-format.md
+    # section 3.2); the person checking hears which.
+    report["skipped_keys"] = [entry.as_json() for entry in published.skipped]
+    if not as_json:
+        for entry in published.skipped:
+            click.echo(entry.line(), err=True)
     emit(as_json, report, verdict_text(report))
 
 

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from gimark.keys.errors import UnknownKeyError
 from gimark.keys.keyring import PublicKeyInfo, PublicKeySet
 from gimark.keys.models import KeyStatus
@@ -206,12 +208,13 @@ def judge_code(given: Given, state: CodeState, now: dt.datetime) -> Finding:
     # 2. The keys of the state.
     keys = state.keys()
     # 3. The signature, by a key we know.
+    signer: Ed25519PublicKey | None = None  # the key that verified the signature
     if code is not None:
-        refused = _signature_reasons(code, keys)
+        refused, signer = _signature(code, keys)
         if refused:
             return Finding(UNAUTHORIZED, refused, serial)
     batch = state.batch()
-    key = _key_of(code, None if batch is None else batch.key_kid, keys)
+    key = _key_of(code, signer, None if batch is None else batch.key_kid, keys)
     # 4. The batch, the serial and the authorization behind them.
     if batch is None:
         reasons = ("serial_not_issued", *_key_reasons(key, now))
@@ -231,7 +234,7 @@ def without_state(given: Given, keys: PublicKeySet | None) -> Finding:
     status list), from ``keys`` known from before (None: none): a bad signature is bad
     regardless, anything else cannot be verified now."""
     if given.code is not None and keys is not None:
-        refused = _signature_reasons(given.code, keys)
+        refused, _ = _signature(given.code, keys)
         # The keys may be older than the key that signed a new code: unknown proves nothing.
         if refused and refused != ("unknown_key",):
             return Finding(UNAUTHORIZED, refused, given.serial)
@@ -270,15 +273,15 @@ def issued_at(approved_at: dt.datetime | None, requested_at: dt.datetime) -> dt.
     return approved_at or requested_at
 
 
-def _signature_reasons(code: Code, keys: PublicKeySet) -> tuple[str, ...]:
-    """Why the signature of ``code`` is refused by ``keys`` (empty: it is good)."""
+def _signature(code: Code, keys: PublicKeySet) -> tuple[tuple[str, ...], Ed25519PublicKey | None]:
+    """Why the signature of ``code`` is refused by ``keys`` (empty: it is good), and the key
+    that verified it."""
     try:
-        verify(code, keys)
+        return (), verify(code, keys)
     except UnknownKeyError:
-        return ("unknown_key",)
+        return ("unknown_key",), None
     except BadSignatureError:
-        return ("bad_signature",)
-    return ()
+        return ("bad_signature",), None
 
 
 def _key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tuple[str, ...]:
@@ -293,9 +296,12 @@ def _key_reasons(key: PublicKeyInfo | None, signed_at: dt.datetime | None) -> tu
     return ()
 
 
-def _key_of(code: Code | None, batch_kid: str | None, keys: PublicKeySet) -> PublicKeyInfo | None:
+def _key_of(
+    code: Code | None, signer: Ed25519PublicKey | None, batch_kid: str | None, keys: PublicKeySet
+) -> PublicKeyInfo | None:
     if code is not None:
-        return keys.info(code.key_id)
+        # The key that verified the code: keys sharing its 4-byte id lend it no state.
+        return keys.info(code.key_id, signer)
     if batch_kid is not None:
         # A typed serial names no key; its batch does.
         return next((k for k in keys if k.kid == batch_kid), None)

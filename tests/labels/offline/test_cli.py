@@ -218,3 +218,29 @@ def test_every_reason_and_verdict_has_words_in_both_languages() -> None:
     assert verdict_json("genuine") == {"code": "genuine", "zh": "正品标签", "en": "Genuine label"}
     with pytest.raises(KeyError):
         reason_json("no_such_reason")
+
+
+def test_a_key_set_with_an_entry_of_another_kind_still_verifies_and_says_what_it_skipped(
+    db: Database,
+    make_batch: MakeBatch,
+    code_of: Callable[..., str],
+    run: Run,
+    tmp_path: Path,
+) -> None:
+    live = first_serial(db, make_batch(status=BatchStatus.DELIVERED))
+    jwks, status = exported(run, tmp_path)
+    published = json.loads(jwks.read_text(encoding="utf-8"))
+    published["keys"].append({"kty": "RSA", "kid": "their-rsa-key", "n": "AQAB", "e": "AQAB"})
+    jwks.write_text(json.dumps(published), encoding="utf-8")
+    home = tmp_path / "inspector"
+    files = ("--jwks", str(jwks), "--status", str(status))
+
+    as_json = offline("verify", code_of(live, ISSUER_BASE), *files, "--json", home=home)
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["verdict"] == "genuine"
+    assert [(k["index"], k["kid"]) for k in report["skipped_keys"]] == [(1, "their-rsa-key")]
+
+    for_people = offline("verify", code_of(live, ISSUER_BASE), *files, home=home)
+    assert for_people.returncode == 0
+    assert "skipped keys[1] (kid their-rsa-key)" in for_people.stderr

@@ -22,12 +22,19 @@ from gimark.core.db import Database, utcnow
 from gimark.core.settings import Settings
 from gimark.keys import services as keys
 from gimark.keys.jwks import from_jwks
-from gimark.keys.keyring import PublicKeySet, Signer
+from gimark.keys.keyring import PublicKeyInfo, PublicKeySet, Signer, kid_of
+from gimark.keys.models import KeyStatus
 from gimark.labels.issuing import batches, ledger
 from gimark.labels.issuing.codes import encode_url, parse, sign_code
 from gimark.labels.issuing.models import Batch, BatchStatus
 from gimark.labels.issuing.serials import format_serial
 from gimark.labels.offline.judge import BATCH_ID, check_offline
+from gimark.labels.offline.payload import (
+    BatchEntry,
+    BatchState,
+    EnterpriseInfo,
+    ProductInfo,
+)
 from gimark.labels.offline.statuslist import (
     StatusList,
     build_status_list,
@@ -42,7 +49,7 @@ from gimark.labels.scanning.verification import (
     Verifier,
 )
 from gimark.trace import services as registry
-from gimark.trace.authorizations import authorize
+from gimark.trace.authorizations import Reason, authorize
 from gimark.trace.models import Action
 
 BASE = Settings().base_url
@@ -299,3 +306,60 @@ def test_a_list_newer_than_the_key_set_brings_its_compromises(
     held = PublicKeySet([*old_keys, *(k for k in published_keys(db) if k.kid == new_key)])
     finding = check_offline(text, (BASE,), held, fresh, now)
     assert (finding.outcome, finding.reasons) == (UNAUTHORIZED, ("key_compromised",))
+
+
+# --- two keys under one 4-byte id --------------------------------------------------------
+
+
+class _SignerUnder(Signer):
+    """A real key whose codes carry ``key_id`` (a colliding id, named instead of searched
+    for among some 2**16 keys)."""
+
+    def __init__(self, private_key: Ed25519PrivateKey, key_id: bytes) -> None:
+        super().__init__(private_key)
+        self._key_id = key_id
+
+
+def _listed_batch(kid: str, approved_at: dt.datetime) -> StatusList:
+    entry = BatchEntry(
+        id=1,
+        first=1,
+        last=100,
+        state=BatchState.ACTIVE,
+        voided=(),
+        key_kid=kid,
+        approved_at=approved_at,
+        enterprise=EnterpriseInfo("沅江市芦笋合作社", "93430981MA4Q2RKX18"),
+        product=ProductInfo("沅江芦笋", "Yuanjiang Asparagus", "protected-product", "430981", None),
+        authorization_at_issue=Reason.AUTHORIZED,
+        authorization_now=Reason.AUTHORIZED,
+    )
+    return StatusList("gimark", approved_at, kid, (BASE,), {}, (entry,))
+
+
+def test_a_key_sharing_its_id_with_a_compromised_one_lends_it_no_state() -> None:
+    ours, theirs = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    shared = Signer(ours).key_id
+    issued = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    compromised = PublicKeyInfo(
+        kid_of(theirs.public_key()),
+        shared,
+        theirs.public_key(),
+        "gimark",
+        KeyStatus.COMPROMISED,
+        issued - dt.timedelta(days=30),  # before the batch: its codes would be refused
+    )
+    active = PublicKeyInfo(
+        kid_of(ours.public_key()), shared, ours.public_key(), "gimark", KeyStatus.ACTIVE
+    )
+    keys = PublicKeySet([compromised, active])  # the compromised one first: the cautious pick
+    status = _listed_batch(kid_of(ours.public_key()), issued)
+    now = issued + dt.timedelta(days=1)
+
+    genuine = sign_code(Signer(ours), 7).url(BASE)
+    forged_by_theirs = sign_code(_SignerUnder(theirs, shared), 7).url(BASE)
+
+    assert check_offline(genuine, (BASE,), keys, status, now).reasons == ()
+    assert check_offline(forged_by_theirs, (BASE,), keys, status, now).reasons == (
+        "key_compromised",
+    )

@@ -127,6 +127,7 @@ class Prepared:
         names = [str(column.key) for column in statement.exported_columns]
         # The columns are the statement's, known only here: mypy cannot type the fields.
         self.row: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+        self.returns_rows = bool(names)
         self._sql: str | None = None
         self._constants: dict[str, Any] = {}
 
@@ -149,7 +150,8 @@ class Prepared:
         try:
             with driver.cursor(binary=True) as cursor:
                 cursor.execute(self._sql, self._constants | dict(values), prepare=True)
-                fetched = cursor.fetchall() if cursor.description is not None else []
+                # Known here: asking the cursor would build its whole description.
+                fetched = cursor.fetchall() if self.returns_rows else []
         except psycopg.Error as exc:
             if driver.broken:
                 conn.invalidate(exc)

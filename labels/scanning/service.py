@@ -1,11 +1,18 @@
 """A scan, end to end: judge the code, fold the scan into its serial's summary, log it.
 
-A label's first scan is judged from the caches and written in one statement that checks what
-they assumed (:mod:`gimark.labels.scanning.first_scans`). Otherwise a scan reads (the code's state,
-its serial's pattern), judges, and writes its row together with the serial's new summary in
-one write that succeeds only if no other scan of the serial came in between
-(:mod:`gimark.labels.scanning.store`); if one did, it reads and judges again, and after a few
-such collisions it waits on the serial's row lock instead (:mod:`gimark.labels.scanning.locking`).
+The story of :meth:`ScanService.scan`: read, judge, write, each of the ways below cheapest
+first; if another scan of the serial was written in between, read and judge again; after a
+few such collisions, wait on the serial's row lock; with the database away, cannot_verify.
+
+- :meth:`~ScanService._first_scan`: a label's first scan, judged from the caches and written
+  in one statement that checks what they assumed (:mod:`gimark.labels.scanning.first_scans`);
+- :meth:`~ScanService._compare_and_swap`: read the code's state and its serial's pattern,
+  judge, and write the scan's row with the serial's new summary only if no other scan came in
+  between (:mod:`gimark.labels.scanning.store`);
+- :meth:`~ScanService._under_lock`: the same under the serial's row lock, in one transaction
+  (:mod:`gimark.labels.scanning.locking`);
+- :meth:`~ScanService._offline`: what can be said without the database.
+
 Either way concurrent scans of one code never lose an update and no scan is answered before
 its row is committed. Only scans of a validly signed code shape its summary: anyone can type
 a serial or forge a code, and neither may make a genuine label look copied.
@@ -14,6 +21,7 @@ a serial or forge a code, and neither may make a genuine label look copied.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -53,6 +61,8 @@ __all__ = ["Outcome", "ScanService", "Scanning", "read_summary"]
 # Optimistic attempts before a scan queues on its serial's row lock: each collision means
 # another scan of the same serial landed in between, which outside a test is rare.
 OPTIMISTIC_ATTEMPTS: Final = 3
+_UNSCANNED: Final = Seen(summary=None, version=None, scanner_known=False)
+_DATABASE_ERRORS: Final = (SQLAlchemyError, DatabaseUnavailableError)
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,25 @@ class Outcome:
     recorded: bool  # False only when the database was away
 
 
+@dataclass
+class _Attempt:
+    """A scan being recorded: its text, what the text was read as, who scanned and when."""
+
+    text: str
+    given: Given | Finding
+    who: Scanning
+    now: dt.datetime
+    # A write of this scan failed: it may have landed all the same (the next read tells).
+    maybe_written: bool = False
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """A scan judged on what was read: its answer, its row, and the pattern it folds into
-    (None: it shapes none, the row is all it writes)."""
+    """A scan judged on what was read: its answer, and the write that records it (True if
+    it landed; None: written already)."""
 
     outcome: Outcome
-    row: dict[str, Any] | None  # None: written already
-    seen: Seen | None
+    write: Callable[[Connection], bool] | None
 
 
 class ScanService:
@@ -105,159 +126,148 @@ class ScanService:
 
     def scan(self, text: str, who: Scanning, now: dt.datetime) -> Outcome:
         """Judge ``text`` and record the scan; a database that is away gives cannot_verify."""
+        scan = _Attempt(text, self.verifier.read(text), who, now)
         try:
-            given = self.verifier.read(text)
-            failed = False  # a write of this scan failed: it may have landed all the same
-            if isinstance(given, Given):
-                try:
-                    outcome = self._scan_on_guess(given, who, now)
-                except (SQLAlchemyError, DatabaseUnavailableError):
-                    # A connection that died in the pool, or written and the answer lost:
-                    # the read below tells, and the scan is recorded once either way.
-                    outcome, failed = None, True
-                if outcome is not None:
-                    return outcome
+            outcome = self._first_scan(scan)
             for _ in range(self.optimistic_attempts):
-                outcome = self._scan_optimistically(given, who, now, failed)
                 if outcome is not None:
                     return outcome
-            return self.db.in_transaction(
-                lambda conn: self._record(conn, self.verifier.check(conn, text, now), who, now)
-            )
-        except (SQLAlchemyError, DatabaseUnavailableError):
-            return self._offline(text, now)
+                outcome = self._compare_and_swap(scan)  # None: a collision
+            return outcome or self._under_lock(scan)
+        except _DATABASE_ERRORS:
+            return self._offline(scan)
 
-    def _scan_on_guess(self, given: Given, who: Scanning, now: dt.datetime) -> Outcome | None:
-        """The scan judged from the caches alone and written with a check that what they
-        assumed still holds (:mod:`gimark.labels.scanning.first_scans`): one round trip for
-        a label's first scan, two for a later one. None if the caches cannot judge it, or it
-        was not written (the state had changed, or another scan of the serial came in
-        between)."""
-        guessed = self.verifier.guess(given, now)
+    def _first_scan(self, scan: _Attempt) -> Outcome | None:
+        """The scan judged from the caches alone and written only as its serial's first and
+        while the state the caches assumed holds: one round trip (two for a later scan: the
+        write returns the pattern to fold it into). None if the caches cannot judge it, or
+        it was not written (the state changed, another scan came in between, or the write
+        failed: then it may have landed, and the next read tells)."""
+        if not isinstance(scan.given, Given):
+            return None
+        guessed = self.verifier.guess(scan.given, scan.now)
         if guessed is None or not _shapes_pattern(guessed[0]):
             return None
         finding, state = guessed
-        outcome, summary, row = self._folded(finding, Seen(None, None, False), who, now)
-        first = self.db.write(lambda conn: store_first_scan(conn, row, summary, state))
-        if first.landed:
-            return outcome
-        if first.seen is None:
+        outcome, row = self._folded(finding, _UNSCANNED, scan)
+        summary = outcome.summary
+        assert summary is not None
+        try:
+            first = self.db.write(lambda conn: store_first_scan(conn, row, summary, state))
+            if first.landed or first.seen is None:
+                return outcome if first.landed else None
+            seen = first.seen
+            outcome, row = self._folded(finding, seen, scan)
+            swap = self._swap(row, outcome, seen)
+            return outcome if self.db.write(swap) else None
+        except _DATABASE_ERRORS:
+            scan.maybe_written = True  # a dead pooled connection, or written and the answer lost
             return None
-        seen = first.seen
-        outcome, summary, row = self._folded(finding, seen, who, now)
-        if self.db.write(lambda conn: store_if_unchanged(conn, row, summary, seen)):
+
+    def _compare_and_swap(self, scan: _Attempt) -> Outcome | None:
+        """Read the state and the pattern, judge, and write if no other scan of the serial
+        came in between; None if one did (nothing was written)."""
+        return self.db.read_then_write(lambda conn: self._judge(conn, scan), _carry_out)
+
+    def _judge(self, conn: Connection, scan: _Attempt) -> _Plan:
+        """The scan judged on the state and the serial's pattern as read now in ``conn``."""
+        if isinstance(scan.given, Finding):
+            finding, seen = scan.given, None  # not ours or malformed: nothing to read
+        else:
+            state, seen = read_state_and_pattern(conn, scan.given.serial, scan.who.scanner)
+            finding = self.verifier.judge(conn, scan.given, state, scan.now)
+        if seen is None or not _shapes_pattern(finding):
+            outcome, row = self._unshaped(finding, None if seen is None else seen.summary, scan)
+            return _Plan(outcome, _log_only(row))
+        if scan.maybe_written and _is_this_scan(seen.summary, scan):
+            return _Plan(_written_already(finding, seen.summary), None)
+        outcome, row = self._folded(finding, seen, scan)
+        return _Plan(outcome, self._swap(row, outcome, seen))
+
+    def _under_lock(self, scan: _Attempt) -> Outcome:
+        """The scan judged and written under its serial's row lock, in one transaction:
+        however hot the serial, it waits instead of colliding."""
+        return self.db.in_transaction(lambda conn: self._locked(conn, scan))
+
+    def _locked(self, conn: Connection, scan: _Attempt) -> Outcome:
+        finding = self.verifier.check(conn, scan.text, scan.now)
+        if not _shapes_pattern(finding):
+            summary = None
+            if finding.serial is not None and finding.party is not None:
+                summary = read_summary(conn, finding.serial)  # shown, not changed
+            outcome, row = self._unshaped(finding, summary, scan)
+            record(conn, row, None)
             return outcome
-        return None
+        assert finding.serial is not None
+        before, is_new = lock_and_claim(conn, finding.serial, scan.who.scanner, scan.now)
+        outcome, row = self._folded(finding, Seen(before, None, not is_new), scan)
+        record(conn, row, outcome.summary)
+        return outcome
+
+    def _offline(self, scan: _Attempt) -> Outcome:
+        # Nothing can be recorded; the verifier still refuses what needs no database.
+        finding = self.verifier.judge_without_state(scan.text)
+        return Outcome(finding.outcome, finding.reasons, finding, None, recorded=False)
 
     def _folded(
-        self, finding: Finding, seen: Seen, who: Scanning, now: dt.datetime
-    ) -> tuple[Outcome, SerialSummary, dict[str, Any]]:
-        """The outcome of a scan that shapes its serial's pattern (as ``seen`` before it),
-        the pattern after it, and the scan's row."""
+        self, finding: Finding, seen: Seen, scan: _Attempt
+    ) -> tuple[Outcome, dict[str, Any]]:
+        """The outcome of a scan that shapes its serial's pattern (as ``seen`` before it;
+        its summary: the pattern after it), and the scan's row."""
         assert finding.party is not None
         sales = finding.party.product.sales_region_codes
-        scan = Scan(at=now, scanner=who.scanner, point=who.point, region=who.region)
-        assessment = assess(seen.summary, scan, not seen.scanner_known, sales, self.config)
+        who = scan.who
+        observed = Scan(at=scan.now, scanner=who.scanner, point=who.point, region=who.region)
+        assessment = assess(seen.summary, observed, not seen.scanner_known, sales, self.config)
         verdict = _verdict(finding, assessment.reasons)
         reasons = finding.reasons + assessment.reasons if verdict != GENUINE else ()
         outcome = Outcome(verdict, reasons, finding, assessment.summary, recorded=True)
-        return outcome, assessment.summary, _scan_row(finding, verdict, reasons, who, now)
-
-    def _scan_optimistically(
-        self, given: Given | Finding, who: Scanning, now: dt.datetime, failed: bool
-    ) -> Outcome | None:
-        """Read and judge, then write; None if another scan of the serial was written in
-        between (nothing was written then)."""
-        return self.db.read_then_write(
-            lambda conn: self._judge(conn, given, who, now, failed), self._write
-        )
-
-    def _judge(
-        self,
-        conn: Connection,
-        given: Given | Finding,
-        who: Scanning,
-        now: dt.datetime,
-        failed: bool,
-    ) -> _Plan:
-        """What to write for this scan (``given``: what its text was read as), from the
-        state and the serial's pattern as read now (``failed``: an earlier write of this
-        scan failed, and may have landed)."""
-        seen = None
-        if isinstance(given, Finding):
-            finding = given  # not ours or malformed: nothing to read
-        else:
-            state, seen = read_state_and_pattern(conn, given.serial, who.scanner)
-            finding = self.verifier.judge(conn, given, state, now)
-        if finding.party is None:
-            seen = None  # no batch of ours holds the serial: it has no pattern to show
-        if seen is None or not _shapes_pattern(finding):
-            # A typed serial or a code of a known batch: its history is shown, not changed.
-            verdict = _verdict(finding, ())
-            reasons = finding.reasons if verdict != GENUINE else ()
-            row = _scan_row(finding, verdict, reasons, who, now)
-            summary = None if seen is None else seen.summary
-            return _Plan(Outcome(verdict, reasons, finding, summary, recorded=True), row, None)
-        summary = seen.summary
-        if failed and _is_this_scan(summary, who, now):
-            # Written already, the answer lost (the microsecond and the scanner's cookie tell
-            # this scan from any other, short of a client replaying its cookie in parallel).
-            assert summary is not None
-            verdict = _verdict(finding, summary.reasons)
-            reasons = finding.reasons + summary.reasons if verdict != GENUINE else ()
-            outcome = Outcome(verdict, reasons, finding, summary, recorded=True)
-            return _Plan(outcome, None, seen)
-        outcome, _, row = self._folded(finding, seen, who, now)
-        return _Plan(outcome, row, seen)
+        return outcome, _scan_row(finding, verdict, reasons, scan)
 
     @staticmethod
-    def _write(conn: Connection, plan: _Plan) -> Outcome | None:
-        if plan.row is None:
-            return plan.outcome
-        if plan.seen is None:
-            log(conn, plan.row)
-            return plan.outcome
-        assert plan.outcome.summary is not None
-        if store_if_unchanged(conn, plan.row, plan.outcome.summary, plan.seen):
-            return plan.outcome
-        return None
+    def _unshaped(
+        finding: Finding, summary: SerialSummary | None, scan: _Attempt
+    ) -> tuple[Outcome, dict[str, Any]]:
+        """The outcome of a scan that shapes no pattern (a typed serial, a code refused or
+        not ours: its serial's history, ``summary``, is shown, not changed) and its row."""
+        if finding.party is None:
+            summary = None  # no batch of ours holds the serial: it has no pattern to show
+        verdict = _verdict(finding, ())
+        reasons = finding.reasons if verdict != GENUINE else ()
+        outcome = Outcome(verdict, reasons, finding, summary, recorded=True)
+        return outcome, _scan_row(finding, verdict, reasons, scan)
 
-    def _record(
-        self, conn: Connection, finding: Finding, who: Scanning, now: dt.datetime
-    ) -> Outcome:
-        """The scan under the serial's row lock, in ``conn``'s transaction."""
-        summary: SerialSummary | None = None
-        duplicate: tuple[str, ...] = ()
-        shaped = _shapes_pattern(finding)
-        if shaped:
-            assert finding.serial is not None and finding.party is not None
-            sales = finding.party.product.sales_region_codes
-            summary, duplicate = self._fold(conn, finding.serial, who, sales, now)
-        elif finding.serial is not None and finding.party is not None:
-            # A typed serial or a code of a known batch: its history is shown, not changed.
-            summary = read_summary(conn, finding.serial)
-        verdict = _verdict(finding, duplicate)
-        reasons = finding.reasons + tuple(duplicate) if verdict != GENUINE else ()
-        record(conn, _scan_row(finding, verdict, reasons, who, now), summary if shaped else None)
-        return Outcome(verdict, reasons, finding, summary, recorded=True)
-
-    def _fold(
-        self, conn: Connection, serial: int, who: Scanning, sales: tuple[str, ...], now: dt.datetime
-    ) -> tuple[SerialSummary, tuple[str, ...]]:
-        """The serial's summary with this scan folded in (:func:`record` stores it)."""
-        before, is_new = lock_and_claim(conn, serial, who.scanner, now)
-        scan = Scan(at=now, scanner=who.scanner, point=who.point, region=who.region)
-        assessment = assess(before, scan, is_new, sales, self.config)
-        return assessment.summary, assessment.reasons
-
-    def _offline(self, text: str, now: dt.datetime) -> Outcome:
-        # Nothing can be recorded; the verifier still refuses what needs no database.
-        finding = self.verifier.judge_without_state(text)
-        return Outcome(finding.outcome, finding.reasons, finding, None, recorded=False)
+    @staticmethod
+    def _swap(row: dict[str, Any], outcome: Outcome, seen: Seen) -> Callable[[Connection], bool]:
+        summary = outcome.summary
+        assert summary is not None
+        return lambda conn: store_if_unchanged(conn, row, summary, seen)
 
 
-def _is_this_scan(summary: SerialSummary | None, who: Scanning, now: dt.datetime) -> bool:
-    return summary is not None and (summary.last_at, summary.last_scanner) == (now, who.scanner)
+def _carry_out(conn: Connection, plan: _Plan) -> Outcome | None:
+    return plan.outcome if plan.write is None or plan.write(conn) else None
+
+
+def _log_only(row: dict[str, Any]) -> Callable[[Connection], bool]:
+    def write(conn: Connection) -> bool:
+        log(conn, row)
+        return True
+
+    return write
+
+
+def _written_already(finding: Finding, summary: SerialSummary | None) -> Outcome:
+    # Written already, the answer lost (the microsecond and the scanner's cookie tell this
+    # scan from any other, short of a client replaying its cookie in parallel).
+    assert summary is not None
+    verdict = _verdict(finding, summary.reasons)
+    reasons = finding.reasons + summary.reasons if verdict != GENUINE else ()
+    return Outcome(verdict, reasons, finding, summary, recorded=True)
+
+
+def _is_this_scan(summary: SerialSummary | None, scan: _Attempt) -> bool:
+    last = None if summary is None else (summary.last_at, summary.last_scanner)
+    return last == (scan.now, scan.who.scanner)
 
 
 def _shapes_pattern(finding: Finding) -> bool:
@@ -273,11 +283,12 @@ def _verdict(finding: Finding, duplicate: tuple[str, ...]) -> str:
 
 
 def _scan_row(
-    finding: Finding, verdict: str, reasons: tuple[str, ...], who: Scanning, now: dt.datetime
+    finding: Finding, verdict: str, reasons: tuple[str, ...], scan: _Attempt
 ) -> dict[str, Any]:
+    who = scan.who
     lat, lon = who.point if who.point is not None else (None, None)
     return {
-        "at": now,
+        "at": scan.now,
         "serial": finding.serial,
         "typed": finding.typed,
         "verdict": verdict,

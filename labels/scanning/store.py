@@ -1,5 +1,5 @@
-"""The scan path's SQL: read a serial's pattern, then write the scan only if the pattern is
-still as read (compare and swap), in as few round trips as each database allows.
+"""A serial's scan pattern as stored: read it, then write a scan only if the pattern is still
+as read (compare and swap).
 
 A scan reads without locking and writes once. The write names the summary's version (its
 ``scan_count``, which every shaping scan moves) and stores nothing if another scan of the
@@ -10,64 +10,33 @@ round trips: the write is one statement in autocommit (the summary, the scanner'
 the scan's row, each conditional on the summary's), committed and synced when it returns.
 SQLite takes the same steps as plain statements inside ``BEGIN IMMEDIATE``. Under contention
 :mod:`gimark.labels.scanning.locking` takes over: it waits on a row lock instead of retrying.
-
-Statements are built once at import and run through :class:`~gimark.core.hot_sql.HotStatement`
-(the scan path is the hot path). Bind parameters are named ``<prefix>_<column>``, since a bind
-parameter may not share its column's name.
+The statements are :mod:`gimark.labels.scanning.sql`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Connection,
-    Integer,
-    Select,
-    String,
-    bindparam,
-    exists,
-    insert,
-    literal,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from gimark.core.db import Base, UTCDateTime, connection_of
-from gimark.core.hot_sql import HotStatement
+from gimark.core.db import connection_of
+from gimark.labels.scanning import sql
 from gimark.labels.scanning.duplicates import SerialSummary, decode_sites, encode_sites
-from gimark.labels.scanning.models import ScanRecord, SerialScanner, SerialSummaryRow
-from gimark.labels.scanning.state import State, state_of, state_query
+from gimark.labels.scanning.state import State, state_of
 
 __all__ = [
     "Seen",
     "log",
-    "pattern_query",
-    "prefixed",
     "read_pattern",
     "read_state_and_pattern",
     "read_summary",
     "seen_of",
-    "store_and_log_pg",
     "store_if_unchanged",
     "summary_of",
     "summary_values",
 ]
-
-SCANS: Final = Base.metadata.tables[ScanRecord.__tablename__]
-SCANNERS: Final = Base.metadata.tables[SerialScanner.__tablename__]
-SUMMARIES: Final = Base.metadata.tables[SerialSummaryRow.__tablename__]
-# What a summary is read with (not the serial: the caller knows it; every column returned
-# costs on every scan).
-SUMMARY_COLUMNS: Final = tuple(c for c in SUMMARIES.c if c.name != "serial")
-SCAN_COLUMNS: Final = tuple(c.name for c in SCANS.c if c.name != "id")
 
 
 @dataclass(frozen=True)
@@ -79,130 +48,27 @@ class Seen:
     scanner_known: bool  # the scanner has scanned this serial before
 
 
-_SERIAL: Final = bindparam("serial", type_=BigInteger())  # the state query's own
-_KNOWN: Final = exists().where(
-    SCANNERS.c.serial == _SERIAL,
-    SCANNERS.c.scanner == bindparam("read_scanner", type_=String()),
-)
-
-
-def _state_and_pattern() -> HotStatement:
-    # The code's state (verification's query) and the serial's pattern in one round trip.
-    state = state_query()
-    one = state.get_final_froms()[0]
-    joined = one.outerjoin(SUMMARIES, SUMMARIES.c.serial == _SERIAL)
-    return HotStatement(
-        state.add_columns(*SUMMARY_COLUMNS, _KNOWN.label("scanner_known")).select_from(joined)
-    )
-
-
-_STATE_AND_PATTERN: Final = _state_and_pattern()
-
-
-def pattern_query() -> Select[Any]:
-    """``:serial``'s summary and whether ``:read_scanner`` has scanned it, as one row (its
-    summary columns all None before the first scan): what :func:`seen_of` reads."""
-    one = select(literal(1).label("one")).subquery("one")
-    return select(*SUMMARY_COLUMNS, _KNOWN.label("scanner_known")).select_from(
-        one.outerjoin(SUMMARIES, SUMMARIES.c.serial == _SERIAL)
-    )
-
-
-_PATTERN: Final = HotStatement(pattern_query())
-_READ: Final = HotStatement(select(*SUMMARY_COLUMNS).where(SUMMARIES.c.serial == _SERIAL))
-# Typed: PostgreSQL must know a parameter's type where no column gives it (INSERT … SELECT).
-SUMMARY_VALUES: Final = {
-    c.name: bindparam(f"summary_{c.name}", type_=c.type) for c in SUMMARY_COLUMNS
-}
-SUMMARY_KEY: Final = bindparam("summary_key", type_=BigInteger())
-SCAN_VALUES: Final = {
-    name: bindparam(f"scan_{name}", type_=SCANS.c[name].type) for name in SCAN_COLUMNS
-}
-_CLAIM: Final = bindparam("claim", type_=Boolean())
-CLAIM_SCANNER: Final = bindparam("claim_scanner", type_=String())
-CLAIM_AT: Final = bindparam("claim_at", type_=UTCDateTime())
-LOG: Final = insert(SCANS).values(SCAN_VALUES).inline()  # no RETURNING: nobody reads the id
-
-
-def _update_if_unchanged() -> Any:
-    return (
-        update(SUMMARIES)
-        .where(
-            SUMMARIES.c.serial == SUMMARY_KEY,
-            SUMMARIES.c.scan_count == bindparam("version", type_=Integer()),
-        )
-        .values(SUMMARY_VALUES)
-        .returning(SUMMARIES.c.serial)
-    )
-
-
-def _insert_if_none(make: Any) -> Any:
-    first = make(SUMMARIES).values(serial=SUMMARY_KEY, **SUMMARY_VALUES)
-    return first.on_conflict_do_nothing().returning(SUMMARIES.c.serial)
-
-
-def store_and_log_pg(stored: Any) -> Any:
-    """One PostgreSQL statement: the summary (``stored``: an INSERT or UPDATE of
-    ``serial_summaries`` returning its serial), then the claim and the row, each only if the
-    summary was stored; returns the row's serial when it was."""
-    stored = stored.cte("stored")
-    claim = (
-        pg_insert(SCANNERS)
-        .from_select(
-            ["serial", "scanner", "first_at"],
-            select(stored.c.serial, CLAIM_SCANNER, CLAIM_AT).where(_CLAIM),
-        )
-        .on_conflict_do_nothing()
-        .cte("claimed")
-    )
-    scan_values = select(*(SCAN_VALUES[name].label(name) for name in SCAN_COLUMNS))
-    logged = (
-        insert(SCANS)
-        .from_select(list(SCAN_COLUMNS), scan_values.where(exists(select(stored.c.serial))))
-        .returning(SCANS.c.serial)
-    )
-    return logged.add_cte(stored, claim)
-
-
-_UPDATE_AND_LOG_PG: Final = HotStatement(store_and_log_pg(_update_if_unchanged()))
-_INSERT_AND_LOG_PG: Final = HotStatement(store_and_log_pg(_insert_if_none(pg_insert)))
-
-
-_UPDATE_SQLITE: Final = HotStatement(_update_if_unchanged())
-_INSERT_SQLITE: Final = HotStatement(_insert_if_none(sqlite_insert))
-_CLAIM_SQLITE: Final = HotStatement(
-    sqlite_insert(SCANNERS)
-    .values(serial=SUMMARY_KEY, scanner=CLAIM_SCANNER, first_at=CLAIM_AT)
-    .on_conflict_do_nothing()
-)
-_LOG_HOT: Final = HotStatement(LOG)
-
-
 def read_state_and_pattern(conn: Connection, serial: int, scanner: str) -> tuple[State, Seen]:
-    """The state of ``serial`` (see :func:`~gimark.labels.scanning.verification.read_state`), its
+    """The state of ``serial`` (see :func:`~gimark.labels.scanning.state.read_state`), its
     summary with the summary's version, and whether ``scanner`` has scanned it: one read."""
-    row = _STATE_AND_PATTERN.first(conn, {"serial": serial, "read_scanner": scanner})
-    assert row is not None  # the outer joins always give a row
+    row = sql.state_and_pattern(conn, serial, scanner)
     return state_of(row, serial), seen_of(row)
 
 
 def read_pattern(conn: Connection, serial: int, scanner: str) -> Seen:
     """``serial``'s summary, its version, and whether ``scanner`` has scanned it."""
-    row = _PATTERN.first(conn, {"serial": serial, "read_scanner": scanner})
-    assert row is not None  # the outer join always gives a row
-    return seen_of(row)
+    return seen_of(sql.pattern(conn, serial, scanner))
 
 
 def seen_of(row: Any) -> Seen:
-    """The pattern in a row with the columns of :func:`pattern_query`."""
-    return Seen(summary_of(row._asdict()), row.scan_count, bool(row.scanner_known))
+    """The pattern in a row with the summary columns and ``scanner_known``."""
+    return Seen(summary_of(row), row.scan_count, bool(row.scanner_known))
 
 
 def read_summary(session: Session | Connection, serial: int) -> SerialSummary | None:
     """The summary without locking (for typed lookups and unsigned codes)."""
-    conn = connection_of(session)
-    row = _READ.first(conn, {"serial": serial})
-    return None if row is None else summary_of(row._asdict())
+    row = sql.summary(connection_of(session), serial)
+    return None if row is None else summary_of(row)
 
 
 def store_if_unchanged(
@@ -212,50 +78,36 @@ def store_if_unchanged(
     the scanner's claim, if the summary is still as ``seen``; False (nothing written) if
     another scan of the serial came in between. On PostgreSQL one statement (see
     :meth:`~gimark.core.db.Database.read_then_write`)."""
-    values = prefixed("scan", scan) | prefixed("summary", summary_values(scan["serial"], summary))
-    values |= {
-        "version": seen.version,
-        "claim": not seen.scanner_known,
-        "claim_scanner": scan["scanner"],
-        "claim_at": scan["at"],
-    }
-    if conn.dialect.name == "postgresql":
-        statement = _INSERT_AND_LOG_PG if seen.version is None else _UPDATE_AND_LOG_PG
-        return bool(statement.rows(conn, values))
-    statement = _INSERT_SQLITE if seen.version is None else _UPDATE_SQLITE
-    if not statement.rows(conn, values):
-        return False
-    if not seen.scanner_known:
-        _CLAIM_SQLITE.rows(conn, values)
-    _LOG_HOT.rows(conn, values)
-    return True
+    values = summary_values(scan["serial"], summary)
+    return sql.write_if_unchanged(conn, scan, values, seen.version, not seen.scanner_known)
 
 
 def log(conn: Connection, scan: dict[str, Any]) -> None:
     """Write the row of a scan that shapes no pattern (unsigned, forged, not ours): one
     statement."""
-    _LOG_HOT.rows(conn, prefixed("scan", scan))
+    sql.log(conn, scan)
 
 
-def summary_of(values: Mapping[Any, Any]) -> SerialSummary | None:
-    """The summary in a ``serial_summaries`` row; None for no row or a placeholder."""
-    if not values["scan_count"]:
+def summary_of(row: Any) -> SerialSummary | None:
+    """The summary in a row with the columns of ``serial_summaries`` (as attributes); None
+    for no row or a placeholder."""
+    if not row.scan_count:
         return None
     return SerialSummary(
-        scan_count=values["scan_count"],
-        scanner_count=values["scanner_count"],
-        first_at=values["first_at"],
-        first_region=values["first_region"],
-        last_at=values["last_at"],
-        last_scanner=values["last_scanner"],
-        last_region=values["last_region"],
-        outside_scanners=values["outside_scanners"],
-        outside_provinces=_split(values["outside_provinces"]),
-        travel_conflicts=values["travel_conflicts"],
-        site_count=values["site_count"],
-        sites=decode_sites(values["sites"]),
-        reasons=_split(values["reasons"]),
-        flagged_at=values["flagged_at"],
+        scan_count=row.scan_count,
+        scanner_count=row.scanner_count,
+        first_at=sql.utc(row.first_at),
+        first_region=row.first_region,
+        last_at=sql.utc(row.last_at),
+        last_scanner=row.last_scanner,
+        last_region=row.last_region,
+        outside_scanners=row.outside_scanners,
+        outside_provinces=_split(row.outside_provinces),
+        travel_conflicts=row.travel_conflicts,
+        site_count=row.site_count,
+        sites=decode_sites(row.sites),
+        reasons=_split(row.reasons),
+        flagged_at=sql.utc(row.flagged_at),
     )
 
 
@@ -282,8 +134,3 @@ def summary_values(serial: int, summary: SerialSummary) -> dict[str, Any]:
         "reasons": ",".join(summary.reasons),
         "flagged_at": summary.flagged_at,
     }
-
-
-def prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with their names as the statements' bind parameters (``<prefix>_<name>``)."""
-    return {f"{prefix}_{name}": value for name, value in values.items()}

@@ -3,7 +3,7 @@
 Usage: ``.venv/bin/python bench/detection.py [--seed N] [--genuine N] [--copies N]``
 
 Runs the market simulator (``tests/simulation/market.py``), feeds every scan through
-``gimark.labels.scanning.duplicates.assess`` and ``verdict_of`` as the scan path does, and
+``gimark.labels.scanning.duplicates.assess`` and ``judge.verdict_of`` as the scan path does, and
 prints the precision and recall of each verdict, the copied labels' figures, then one JSON line
 (the four target figures and ``seconds``, the wall time to simulate and assess the market).
 """

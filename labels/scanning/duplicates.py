@@ -41,7 +41,6 @@ from typing import Final
 from gimark.core.errors import ConfigurationError
 
 # The verdict is the judge's; the scan path and the market simulator still import it from here.
-from gimark.labels.scanning.judge import verdict_of
 from gimark.labels.scanning.reasons import DUPLICATE_REASONS
 from gimark.trace.errors import InvalidRegionError
 from gimark.trace.regions import distance_km, lookup
@@ -55,7 +54,6 @@ __all__ = [
     "assess",
     "decode_sites",
     "encode_sites",
-    "verdict_of",
 ]
 
 Point = tuple[float, float]  # (lat, lon), degrees

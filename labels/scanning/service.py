@@ -35,9 +35,9 @@ from gimark.labels.scanning.duplicates import (
     Scan,
     SerialSummary,
     assess,
-    verdict_of,
 )
 from gimark.labels.scanning.first_scans import store_first_scan
+from gimark.labels.scanning.judge import verdict_of
 from gimark.labels.scanning.locking import lock_and_claim, record
 from gimark.labels.scanning.store import (
     Seen,

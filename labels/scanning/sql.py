@@ -1,15 +1,10 @@
-"""Every statement of the scan path, and how each runs.
+"""Every statement of the scan path.
 
 A scan reads a serial's state and pattern and writes its row, its serial's summary and the
 scanner's claim (see :mod:`gimark.labels.scanning.service` for the order). The statements are
-SQLAlchemy Core, built once at import. On SQLite they run through ``Connection.execute``
-(SQLAlchemy caches each one's compiled form). On PostgreSQL the statements of the common path
-(:class:`Prepared`) run through psycopg's own ``cursor.execute(..., prepare=True)`` on the
-connection's driver connection: the text SQLAlchemy compiled for it, prepared once per
-connection by psycopg, results in binary. Measured in-process on the state-and-pattern read
-(one round trip included), SQLAlchemy's ``Connection.execute`` takes about 105 µs against
-psycopg's 40 µs; the rest of the app keeps SQLAlchemy's execution, and so do the statements
-here that only the rare locked path runs.
+SQLAlchemy Core, built once at import; those of the common path run as
+:class:`~gimark.labels.scanning.prepared.Prepared` statements on the driver's cursor (see
+there why, and what it measured), the rare locked path's through ``Connection.execute``.
 
 What psycopg returns is the database's value, not the column type's: callers read enums
 and timestamps through :func:`batch_status` and :func:`utc` (which take SQLAlchemy's
@@ -23,12 +18,10 @@ column's name): ``scan_*`` for the scan's row, ``summary_*`` for its serial's su
 from __future__ import annotations
 
 import datetime as dt
-from collections import namedtuple
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, Final, overload
 
-import psycopg
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -46,13 +39,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.expression import UpdateBase
 
 from gimark.core.db import Base, UTCDateTime
-from gimark.core.errors import DatabaseUnavailableError
 from gimark.core.generation import StateGeneration
 from gimark.labels.issuing.models import Batch, BatchStatus, VoidedRange
 from gimark.labels.scanning.models import ScanRecord, SerialScanner, SerialSummaryRow
+from gimark.labels.scanning.prepared import Prepared
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -111,57 +103,6 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
 def batch_status(value: str) -> BatchStatus:
     """A batch status read on the scan path (psycopg gives the stored value)."""
     return BatchStatus(value)
-
-
-class Prepared:
-    """A Core statement that runs on PostgreSQL as a psycopg prepared statement.
-
-    Its SQL is what SQLAlchemy compiles for the connection's dialect, with the values the
-    statement carries itself (literals, ``LIMIT 1``) taken from the compiled form; psycopg
-    prepares it on each connection the first time it runs there. Elsewhere (SQLite) the
-    statement runs through ``Connection.execute``.
-    """
-
-    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
-        self.statement = statement
-        names = [str(column.key) for column in statement.exported_columns]
-        # The columns are the statement's, known only here: mypy cannot type the fields.
-        self.row: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]
-        self.returns_rows = bool(names)
-        self._sql: str | None = None
-        self._constants: dict[str, Any] = {}
-
-    def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
-        """The statement's rows for ``values`` (by bind parameter name), run in ``conn``'s
-        transaction (autocommit: the statement is its own).
-
-        Raises:
-            DatabaseUnavailableError: PostgreSQL refused the statement or is away (a
-                connection found broken is invalidated, as SQLAlchemy's execution does).
-        """
-        if conn.dialect.name != "postgresql":
-            result = conn.execute(self.statement, dict(values))
-            return list(result) if result.returns_rows else []
-        if self._sql is None:
-            compiled = self.statement.compile(dialect=conn.dialect)
-            self._constants = {k: v for k, v in compiled.params.items() if v is not None}
-            self._sql = str(compiled)
-        driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
-        try:
-            with driver.cursor(binary=True) as cursor:
-                cursor.execute(self._sql, self._constants | dict(values), prepare=True)
-                # Known here: asking the cursor would build its whole description.
-                fetched = cursor.fetchall() if self.returns_rows else []
-        except psycopg.Error as exc:
-            if driver.broken:
-                conn.invalidate(exc)
-            raise DatabaseUnavailableError() from exc
-        return [self.row(*raw) for raw in fetched]
-
-    def first(self, conn: Connection, values: Mapping[str, Any]) -> Any | None:
-        """The first row of :meth:`rows`, or None."""
-        found = self.rows(conn, values)
-        return found[0] if found else None
 
 
 # --- the state of a serial ---------------------------------------------------------------------
@@ -356,9 +297,9 @@ _LOG: Final = Prepared(_LOG_QUERY)
 _UPDATE_AND_LOG_PG: Final = Prepared(_and_log_pg(_update_if_unchanged()))
 _INSERT_AND_LOG_PG: Final = Prepared(_and_log_pg(_insert_if_none(pg_insert)))
 _FIRST_SCAN_PG: Final = Prepared(_first_scan_pg())
-_UPDATE_SQLITE: Final = _update_if_unchanged()
-_INSERT_SQLITE: Final = _insert_if_none(sqlite_insert)
-_CLAIM_SQLITE: Final = (
+_UPDATE_SQLITE: Final = Prepared(_update_if_unchanged())
+_INSERT_SQLITE: Final = Prepared(_insert_if_none(sqlite_insert))
+_CLAIM_SQLITE: Final = Prepared(
     sqlite_insert(SCANNERS)
     .values(serial=_SUMMARY_KEY, scanner=_CLAIM_SCANNER, first_at=_CLAIM_AT)
     .on_conflict_do_nothing()
@@ -392,12 +333,12 @@ def write_if_unchanged(
     if conn.dialect.name == "postgresql":
         statement = _INSERT_AND_LOG_PG if version is None else _UPDATE_AND_LOG_PG
         return bool(statement.rows(conn, values))
-    stored = conn.execute(_INSERT_SQLITE if version is None else _UPDATE_SQLITE, values)
-    if stored.first() is None:
+    # In BEGIN IMMEDIATE: nothing changes between these statements.
+    if not (_INSERT_SQLITE if version is None else _UPDATE_SQLITE).rows(conn, values):
         return False
     if claim:
-        conn.execute(_CLAIM_SQLITE, values)
-    conn.execute(_LOG_QUERY, values)
+        _CLAIM_SQLITE.rows(conn, values)
+    _LOG.rows(conn, values)
     return True
 
 

@@ -44,8 +44,8 @@ from gimark.labels.scanning.duplicates import (
     Scan,
     SerialSummary,
     assess,
-    verdict_of,
 )
+from gimark.labels.scanning.judge import verdict_of
 
 HOUR = 3600.0  # seconds
 DAY = 24 * HOUR

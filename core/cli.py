@@ -7,6 +7,7 @@ stderr and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -86,6 +87,14 @@ def _register_commands() -> None:
 _register_commands()
 
 
+# Everything gimark writes into GIMARK_HOME (the SQLite database, keys, secret_key, label
+# runs, report photos) is for the service's own user: no group or world bits.
+OWNER_ONLY_UMASK = 0o077
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: files it creates are its owner's alone."""
+    # Here and not in GimarkGroup.main: the test runner calls that in-process, and a umask
+    # is process-wide. gunicorn's workers, forked by ``gimark serve``, inherit it.
+    os.umask(OWNER_ONLY_UMASK)
     cli.main()

@@ -38,6 +38,10 @@ class Settings:
     detection: Path | None = None  # JSON file of duplicate-detection thresholds
     # Signs portal sessions; None: a random key kept in ``home`` (see verify_web.app).
     secret_key: str | None = field(default=None, repr=False)
+    # What ``gimark serve`` writes per request: "private" (method, path without its query,
+    # status, duration), "full" (gunicorn's combined format: adds client address, query,
+    # referrer, User-Agent: personal information), or "off".
+    access_log: str = "private"
 
     @property
     def effective_database_url(self) -> str:
@@ -135,6 +139,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         key_passphrase=env.get("GIMARK_KEY_PASSPHRASE"),
         max_batch_quantity=max_quantity,
         secret_key=env.get("GIMARK_SECRET_KEY", "").strip() or None,
+        access_log=_access_log(env),
     )
 
 
@@ -155,3 +160,16 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
 def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
     value = env.get(name, "").strip()
     return Path(value) if value else None
+
+
+ACCESS_LOG_CHOICES = ("private", "full", "off")
+
+
+def _access_log(env: Mapping[str, str]) -> str:
+    value = env.get("GIMARK_ACCESS_LOG", "").strip().lower() or Settings.access_log
+    if value not in ACCESS_LOG_CHOICES:
+        raise ConfigurationError(
+            detail=f"GIMARK_ACCESS_LOG must be private, full or off, got {value!r}",
+            detail_zh=f"GIMARK_ACCESS_LOG 必须是 private、full 或 off，实为 {value!r}",
+        )
+    return value

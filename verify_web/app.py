@@ -14,6 +14,7 @@ from gimark.core.settings import Settings, load_settings
 from gimark.verify_web import (
     api,
     errors,
+    headers,
     i18n,
     openapi,
     pages,
@@ -62,7 +63,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=6 * 1024 * 1024,  # bytes: a report with one phone photo
         SEND_FILE_MAX_AGE_DEFAULT=3600,  # seconds: the pages' CSS and JS; ETags revalidate after
-        SESSION_COOKIE_SAMESITE="Lax",  # the portal's session never rides on another site's POST
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese as UTF-8: half the bytes
     if test_config:
@@ -71,11 +71,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["GIMARK_SETTINGS"] = settings
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(settings)
-    if settings.base_url.startswith("HTTPS://") and "SESSION_COOKIE_SECURE" not in (
-        test_config or {}
-    ):
-        app.config["SESSION_COOKIE_SECURE"] = True  # served over HTTPS: never send it in clear
+    # Secure when served over HTTPS, SameSite=Lax, HttpOnly; a test may override each.
+    for name, value in headers.cookie_config(settings).items():
+        if name not in (test_config or {}):
+            app.config[name] = value
     app.extensions[DB_EXTENSION] = Database(settings.effective_database_url)
+    headers.init_app(app)  # first: its hook then runs last, and sees every cookie
     errors.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

@@ -16,6 +16,7 @@ from gimark.core.settings import Settings
 from gimark.labels.scanning.service import Scanning
 from gimark.trace.ip_regions import load_resolver
 from gimark.trace.places import RegionResolver, client_ip, ip_hash, place_from_request
+from gimark.verify_web.headers import served_over_https
 
 SCANNER_COOKIE: Final = "gm_sid"
 COOKIE_MAX_AGE: Final = 2 * 365 * 24 * 3600  # seconds: a package lives on a shelf for months
@@ -61,7 +62,7 @@ def remember_scanner(response: Response, scanner: str, settings: Settings) -> No
     its attributes never change. Max-Age without Expires, which every browser that runs
     the page (WeChat's included) honours; the value is a token of URL-safe characters.
     """
-    secure = "; Secure" if settings.base_url.startswith("HTTPS://") else ""
+    secure = "; Secure" if served_over_https(settings) else ""
     response.headers.add("Set-Cookie", f"{SCANNER_COOKIE}={scanner}{_ATTRIBUTES}{secure}")
 
 

@@ -1,11 +1,26 @@
-"""Run the app under gunicorn (the production server) from the ``gimark`` command."""
+"""Run the app under gunicorn (the production server) from the ``gimark`` command.
+
+The access log keeps no personal information by default: no client address, no
+User-Agent, no referrer and no query string (a scan's query carries the phone's
+coordinates). ``GIMARK_ACCESS_LOG=full`` brings gunicorn's combined format back for an
+operator who must keep more; ``off`` writes none.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Final
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from gimark.core.cli import OWNER_ONLY_UMASK
+from gimark.core.settings import load_settings
+
+# gunicorn's documented atoms: time, method, path without its query (U), status, duration (ms).
+PRIVATE_ACCESS_LOG_FORMAT: Final = '%(t)s "%(m)s %(U)s" %(s)s %(M)sms'
+# gunicorn's own default (the combined log format), for GIMARK_ACCESS_LOG=full.
+FULL_ACCESS_LOG_FORMAT: Final = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
@@ -25,8 +40,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships n
         return create_app()
 
 
-def serve(host: str, port: int, workers: int, *, access_log: bool = True) -> None:
-    """Serve until interrupted."""
+def server_options(host: str, port: int, workers: int, access_log: str) -> dict[str, Any]:
+    """gunicorn's settings for ``gimark serve``; ``access_log`` is private, full or off."""
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -34,7 +49,27 @@ def serve(host: str, port: int, workers: int, *, access_log: bool = True) -> Non
         "timeout": 30,
         "graceful_timeout": 10,
         "errorlog": "-",
+        # gunicorn sets its own umask around the files it makes (worker heartbeat files,
+        # unix sockets); the workers inherit the process's, set in serve().
+        "umask": OWNER_ONLY_UMASK,
     }
-    if access_log:
+    if access_log != "off":
         options["accesslog"] = "-"
-    GunicornServer(options).run()
+        options["access_log_format"] = (
+            FULL_ACCESS_LOG_FORMAT if access_log == "full" else PRIVATE_ACCESS_LOG_FORMAT
+        )
+    return options
+
+
+def serve(host: str, port: int, workers: int, *, access_log: bool = True) -> None:
+    """Serve until interrupted; the access log as GIMARK_ACCESS_LOG says, none if not
+    ``access_log``.
+
+    Raises:
+        ConfigurationError: GIMARK_ACCESS_LOG is not private, full or off.
+    """
+    # The CLI root has set it already; serve() may be called from elsewhere (a script,
+    # a test), and forked workers inherit it: the database, uploads and runs they write.
+    os.umask(OWNER_ONLY_UMASK)
+    chosen = load_settings().access_log if access_log else "off"
+    GunicornServer(server_options(host, port, workers, chosen)).run()

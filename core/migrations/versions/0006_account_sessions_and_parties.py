@@ -44,7 +44,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("accounts", schema=None) as batch_op:
-        # SQLite's batch copy does not reflect CHECK constraints: the rebuilt table drops it.
-        if op.get_bind().dialect.name != "sqlite":
-            batch_op.drop_constraint(op.f("ck_accounts_role_party"), type_="check")
+        batch_op.drop_constraint(op.f("ck_accounts_role_party"), type_="check")
         batch_op.drop_column("session_version")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Final
 
 from gimark.labels.issuing.serials import format_serial
 from gimark.labels.scanning.reasons import reason_json, verdict_json
@@ -26,21 +26,43 @@ def region_json(code: str | None) -> dict[str, str] | None:
     return {"code": code, "name_zh": region.name_zh, "name_en": region.name_en}
 
 
+NOT_RELEASED: Final = "batch_not_active"
+
+
+def withheld(outcome: Outcome) -> bool:
+    """Whether the answer says only "not released": a typed serial of an undelivered batch.
+
+    A typed serial shows no signature, and serials run in sequence: anyone can type their way
+    through labels that are still at the printer. Naming the product, the enterprise (its
+    credit code) or the batch of those would publish who is about to get labels, and the
+    other reasons (voided, the authorization) what state the run is in. A scanned code proves
+    its signature and keeps the full answer.
+    """
+    return outcome.finding.typed and NOT_RELEASED in outcome.reasons
+
+
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    """``{"verdict", "reasons", "serial", "product", "enterprise", "batch", "scans", "trace"}``."""
+    """``{"verdict", "reasons", "serial", "product", "enterprise", "batch", "scans", "trace"}``.
+
+    For a :func:`withheld` answer every key is there, but the reasons are ``batch_not_active``
+    alone and product, enterprise, batch and scans are null.
+    """
     finding = outcome.finding
     serial = finding.serial
+    hide = withheld(outcome)
+    party = None if hide else finding.party
     return {
+        # "batch_not_active" is an unauthorized reason, and unauthorized beats every verdict.
         "verdict": outcome.verdict,
         "verdict_text": verdict_json(outcome.verdict),
-        "reasons": [reason_json(code) for code in outcome.reasons],
+        "reasons": [reason_json(code) for code in ((NOT_RELEASED,) if hide else outcome.reasons)],
         "serial": format_serial(serial) if serial is not None else None,
         "serial_number": serial,
         "typed": finding.typed,
-        "product": None if finding.party is None else _product(finding.party),
-        "enterprise": None if finding.party is None else _enterprise(finding.party),
-        "batch": _batch(outcome),
-        "scans": _scans(outcome),
+        "product": None if party is None else _product(party),
+        "enterprise": None if party is None else _enterprise(party),
+        "batch": None if hide else _batch(outcome),
+        "scans": None if hide else _scans(outcome),
         "trace": [],  # origin trace events: none recorded yet for any batch
         "recorded": outcome.recorded,
     }

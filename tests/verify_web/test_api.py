@@ -76,6 +76,51 @@ def test_unauthorized_and_not_ours_are_answers(
         assert s.scalar(select(func.count()).select_from(ScanRecord)) == 2
 
 
+def _first_label(client: FlaskClient, batch_id: int) -> dict[str, str]:
+    import csv
+
+    from gimark.core.settings import Settings
+
+    settings: Settings = client.application.config["GIMARK_SETTINGS"]
+    manifest = settings.home / "runs" / str(batch_id) / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as rows:
+        return next(csv.DictReader(rows))
+
+
+def test_a_typed_serial_of_an_unreleased_batch_says_only_not_active(
+    client: FlaskClient, db: Database, world: Any
+) -> None:
+    from gimark.labels.issuing.ledger import void_serials
+
+    label = _first_label(client, world.theirs)
+    serial = int(label["serial"])
+    # A spoiled label too, so that there is another reason for the answer to withhold.
+    with db.session() as s:
+        void_serials(s, world.theirs, [(serial, serial)], reason="smudged", actor="printer:test")
+    scanned = client.get("/api/v1/verify", query_string={"code": label["qr_text"]}).get_json()
+    assert {r["code"] for r in scanned["reasons"]} == {"batch_not_active", "serial_voided"}
+    assert scanned["product"] and scanned["enterprise"]["uscc"] and scanned["batch"]
+    typed = client.get("/api/v1/verify", query_string={"code": label["printed_serial"]})
+    body = typed.get_json()
+    assert typed.status_code == 200 and set(body) == set(scanned)  # every key of the contract
+    assert body["verdict"] == "unauthorized" and body["typed"] is True
+    assert [r["code"] for r in body["reasons"]] == ["batch_not_active"]
+    assert body["reasons"][0]["zh"] and body["reasons"][0]["en"]
+    assert (body["product"], body["enterprise"], body["batch"], body["scans"]) == (None,) * 4
+    assert body["trace"] == [] and body["serial"] == label["printed_serial"]
+    assert world.enterprise_id and scanned["enterprise"]["uscc"] not in typed.get_data(as_text=True)
+
+
+def test_a_typed_serial_of_a_released_batch_keeps_its_full_answer(
+    client: FlaskClient, live_codes: list[str], world: Any
+) -> None:
+    label = _first_label(client, world.mine)
+    body = client.get("/api/v1/verify", query_string={"code": label["printed_serial"]}).get_json()
+    assert body["verdict"] == "genuine" and body["typed"] is True
+    assert body["product"]["name_zh"] == "沅江芦笋" and body["enterprise"]["uscc"]
+    assert body["batch"]["status"] == "delivered"
+
+
 def test_a_forged_code_shows_no_history_of_the_label_it_imitates(
     client: FlaskClient, live_codes: list[str]
 ) -> None:

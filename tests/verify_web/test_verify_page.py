@@ -111,6 +111,33 @@ def test_an_unreleased_batch_is_unauthorized(
     assert '<details class="card report" open>' in page  # a refused label: report it
 
 
+def test_a_typed_serial_of_an_unreleased_batch_shows_only_not_released(
+    client: FlaskClient, db: Database, settings: Settings, world: Any
+) -> None:
+    manifest = settings.home / "runs" / str(world.theirs) / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as rows:
+        label = next(csv.DictReader(rows))
+    scanned = text(client.get(path_of(label["qr_text"])))
+    with db.session() as s:
+        enterprise = s.get(Enterprise, world.enterprise_id)
+        product = s.get(Product, world.product_id)
+        assert enterprise is not None and product is not None
+        names = (enterprise.uscc, enterprise.name, product.name_zh)
+    assert all(name in scanned for name in names)  # a signed code: today's full answer
+    assert '<dl class="facts' in scanned
+    for lang in ("zh", "en"):
+        response = client.get(
+            "/check", query_string={"code": label["printed_serial"], "lang": lang}
+        )
+        page = text(response)
+        assert response.status_code == 200 and "verdict-bad" in page
+        assert reasons_on(page) == ["batch_not_active"]
+        assert getattr(REASONS["batch_not_active"], lang) in page
+        assert label["printed_serial"] in page
+        assert not any(name in page for name in names), lang
+        assert '<dl class="facts' not in page and 'class="history"' not in page  # no card
+
+
 @pytest.mark.parametrize(
     ("path", "verdict_class", "reason"),
     [

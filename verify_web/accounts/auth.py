@@ -1,7 +1,9 @@
 """Signing in to the portal: Flask-Login sessions, CSRF on every form, role checks.
 
-The session cookie holds only the account id, signed with the app's SECRET_KEY. Each request
-reloads the account, so a deactivated account is signed out at its next request.
+The session cookie holds only the account id and its session version, signed with the app's
+SECRET_KEY. Each request reloads the account, so a deactivated account is signed out at its next
+request, and so is a session older than the account's version: signing out and changing the
+password raise the version, which ends every session of the account, copied cookies included.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from wtforms.validators import InputRequired
 from gimark.verify_web import errors
 from gimark.verify_web.accounts.errors import AccountError, RoleRequiredError
 from gimark.verify_web.accounts.models import Account, Role
-from gimark.verify_web.accounts.services import authenticate
+from gimark.verify_web.accounts.services import authenticate, end_sessions
 from gimark.verify_web.extensions import database
 from gimark.verify_web.i18n import error_message
 
@@ -51,22 +53,41 @@ class PortalUser(UserMixin):  # type: ignore[misc]  # flask_login ships no types
     role: Role
     enterprise_id: int | None
     printer_id: int | None
+    session_version: int
 
     @classmethod
     def of(cls, account: Account) -> PortalUser:
         """A snapshot of ``account``."""
         return cls(
-            account.id, account.username, account.role, account.enterprise_id, account.printer_id
+            account.id,
+            account.username,
+            account.role,
+            account.enterprise_id,
+            account.printer_id,
+            account.session_version,
         )
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: ``<account id>:<session version>``.
+
+        The version rides in the id so that Flask-Login stores it at sign-in and hands it back
+        to :func:`_load_user` on every request, with no second session key to keep in step.
+        """
+        return f"{self.id}:{self.session_version}"
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]  # flask_login ships no types
 def _load_user(user_id: str) -> PortalUser | None:
-    if not user_id.isdigit():
+    # Anything but "<id>:<version>" (a cookie from before versions, a forged value) is simply
+    # no session: the visitor is anonymous and gets the sign-in page, never an error.
+    account_id, _, version = user_id.partition(":")
+    if not (account_id.isdigit() and version.isdigit()):
         return None
     with database(current_app).session() as s:
-        account = s.get(Account, int(user_id))
-        return PortalUser.of(account) if account is not None and account.active else None
+        account = s.get(Account, int(account_id))
+        if account is None or not account.active or account.session_version != int(version):
+            return None
+        return PortalUser.of(account)
 
 
 def signed_in() -> PortalUser:
@@ -133,7 +154,14 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Sign out (POST with a CSRF token only, so a link on another site cannot do it)."""
+    """Sign out (POST with a CSRF token only, so a link on another site cannot do it).
+
+    Signing out ends every session of the account, not only this browser's: a copy of the
+    cookie (a shared computer, a stolen cookie) must not outlive the sign-out.
+    """
+    if current_user.is_authenticated:
+        with database(current_app).session() as s:
+            end_sessions(s, signed_in().id)
     logout_user()
     flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))

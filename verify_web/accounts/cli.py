@@ -97,6 +97,23 @@ def list_command(gm: Context, as_json: bool) -> None:
     emit(as_json, rows, "\n".join(lines) if lines else "no accounts / 暂无账户")
 
 
+@account_group.command("password")
+@click.argument("username")
+@json_option
+@click.pass_obj
+def password_command(gm: Context, username: str, as_json: bool) -> None:
+    """Set a new password (from GIMARK_ACCOUNT_PASSWORD or typed twice); ends its sessions."""
+    password = _password(gm)
+    with gm.db.session() as s:
+        summary = account_summary(accounts.change_password(s, username, password))
+    emit(
+        as_json,
+        summary,
+        f"password of {summary['username']} changed; its sessions are ended / 密码已更改，"
+        "该账户的所有会话已失效",
+    )
+
+
 @account_group.command("deactivate")
 @click.argument("username")
 @json_option

@@ -1,4 +1,4 @@
-"""Account operations: create, authenticate, deactivate, list.
+"""Account operations: create, authenticate, change a password, end sessions, deactivate, list.
 
 Like the domain services, every function takes the caller's session and never commits.
 Passwords are stored only as werkzeug hashes (scrypt by default, salted).
@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -66,6 +66,11 @@ def _check_party(
         get_printer(session, printer_id)
 
 
+def _check_password(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise WeakPasswordError(minimum=PASSWORD_MIN, maximum=PASSWORD_MAX)
+
+
 def create_account(
     session: Session,
     *,
@@ -86,8 +91,7 @@ def create_account(
         UsernameTakenError: the username exists.
     """
     name = normalize_username(username)
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise WeakPasswordError(minimum=PASSWORD_MIN, maximum=PASSWORD_MAX)
+    _check_password(password)
     role = Role(role)
     _check_party(session, role, enterprise_id, printer_id)
     account = Account(
@@ -144,6 +148,34 @@ def get_account(session: Session, username: str) -> Account:
     account = session.scalar(select(Account).where(Account.username == name))
     if account is None:
         raise not_found("账户", "account", name)
+    return account
+
+
+def end_sessions(session: Session, account_id: int) -> None:
+    """End every session of the account ``account_id``, this one and any copied cookie alike.
+
+    One UPDATE that adds 1 in the database rather than a read and a write, so that two
+    sign-outs at once both count. An unknown id changes nothing: the account that signs out
+    may have been deleted meanwhile, and signing out must still work.
+    """
+    session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(session_version=Account.session_version + 1)
+    )
+
+
+def change_password(session: Session, username: str, password: str) -> Account:
+    """Give ``username`` a new password and end all its sessions (the old password's).
+
+    Raises:
+        NotFoundError: no such account.
+        WeakPasswordError: the password is too short or too long.
+    """
+    account = get_account(session, username)
+    _check_password(password)
+    account.password_hash = generate_password_hash(password)
+    end_sessions(session, account.id)  # also updates ``account`` (synchronize_session)
     return account
 
 

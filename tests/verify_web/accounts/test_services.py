@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from gimark.core.db import Database
 from gimark.core.errors import NotFoundError
@@ -67,6 +69,43 @@ def test_a_role_needs_its_party_and_no_other(
     with pytest.raises(RolePartyError, match=error), db.session() as s:
         accounts.create_account(s, username="someone", password=PASSWORD, role=role, **ids)
     assert count(db) == 0
+
+
+def test_a_missing_party_is_refused_in_both_languages(db: Database) -> None:
+    with pytest.raises(RolePartyError) as caught, db.session() as s:
+        accounts.create_account(s, username="p1x", password=PASSWORD, role=Role.PRINTER)
+    assert caught.value.message("zh") == "角色 printer 的账户须指定所属印制企业"
+    assert caught.value.message("en") == "an account with role printer needs --printer"
+
+
+@pytest.mark.parametrize(
+    ("role", "party"),
+    [("printer", {"enterprise_id": "enterprise"}), ("enterprise", {"printer_id": "printer"})],
+)
+def test_the_database_refuses_an_account_without_its_party(
+    db: Database,
+    make_printer: Factory,
+    make_enterprise: Factory,
+    role: str,
+    party: dict[str, str],
+) -> None:
+    # Past the service, straight into the table: the CHECK constraint still holds.
+    made = {"printer": make_printer().id, "enterprise": make_enterprise().id}
+    row = {"enterprise_id": None, "printer_id": None} | {k: made[v] for k, v in party.items()}
+    insert = text(
+        "INSERT INTO accounts (username, password_hash, role, enterprise_id, printer_id, active,"
+        " created_at) VALUES ('direct', 'x', :role, :enterprise_id, :printer_id, :active, :at)"
+    )
+    values = row | {"role": role, "active": True, "at": dt.datetime.now(dt.UTC)}
+    with pytest.raises(IntegrityError, match=r"ck_accounts_role_party|CHECK"), db.session() as s:
+        s.execute(insert, values)
+    assert count(db) == 0
+    # The same insert with its party is accepted, and starts at session version 1.
+    values[f"{role}_id"] = made[role]
+    with db.session() as s:
+        s.execute(insert, values)
+    with db.session() as s:
+        assert accounts.get_account(s, "direct").session_version == 1
 
 
 def test_the_party_must_exist(db: Database) -> None:

@@ -75,8 +75,10 @@ def clean_photo(
         with Image.open(io.BytesIO(data), formats=(kind,)) as image:
             # A CMYK profile would misdescribe the RGB the photo is converted to.
             icc = image.info.get("icc_profile") if image.mode != "CMYK" else None
-            # Reduced while decoding: a JPEG is read at 1/2, 1/4 or 1/8 scale (draft), the
-            # others shrunk by whole factors first; only then resampled to the final size.
+            # Reduced while decoding: a JPEG is read at 1/2, 1/4 or 1/8 scale (draft: still
+            # at least the stored size; the other formats ignore it), then shrunk by whole
+            # factors (reducing_gap), and only then resampled to the stored size.
+            image.draft(None, _fitted(image.size, stored_side))
             image.thumbnail((stored_side, stored_side), reducing_gap=2.0)
             upright = ImageOps.exif_transpose(image)  # rotated as the phone showed it
             clean = _plain(upright)
@@ -105,6 +107,13 @@ def _probe(data: bytes, max_pixels: int) -> tuple[str, tuple[int, int]]:
         raise PhotoPixelsError(limit_mp=max_pixels // 1_000_000) from exc
     except Exception as exc:  # Pillow's decoders raise many types on bad input
         raise NotAnImageError() from exc
+
+
+def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled to at most ``side`` on its long side, keeping its aspect."""
+    width, height = size
+    scale = min(1.0, side / max(width, height))
+    return max(1, int(width * scale)), max(1, int(height * scale))
 
 
 def _plain(image: Image.Image) -> Image.Image:

@@ -104,7 +104,11 @@ SCHEMAS: Final[dict[str, Schema]] = {
         batch=nullable(ref("Batch")),
         scans=nullable(ref("Scans")),
         trace={"type": "array", "items": {"type": "object"}},
-        recorded={"type": "boolean", "description": "false when the scan log was away"},
+        recorded={
+            "type": "boolean",
+            "description": "false when nothing was recorded: the scan log was away, or the"
+            " request was a HEAD, a link preview or a crawler (same verdict, not a scan)",
+        },
     ),
     "Error": _object(["error"], error=ref("Words")),
     "ReportJson": {

@@ -1,12 +1,16 @@
 """A scan as the web layer runs it, for the page and the JSON API alike: who is scanning,
-the scan service that judges and records, and how the answer to a scan is marked."""
+the scan service that judges and records, and how the answer to a scan is marked.
+
+Only a person's GET is a scan. A HEAD (link checkers, some previewers) and a GET from a link
+previewer or a crawler (:mod:`gimark.verify_web.previewers`) get the same verdict but are
+judged without recording: no scan row, no change to the serial's pattern, no cookie."""
 
 from __future__ import annotations
 
 import json
 from typing import Final
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from werkzeug.wrappers import Response
 
 from gimark.core.db import utcnow
@@ -14,9 +18,10 @@ from gimark.core.settings import Settings
 from gimark.labels.scanning.duplicates import DetectionConfig
 from gimark.labels.scanning.service import Outcome, ScanService
 from gimark.verify_web.extensions import database
+from gimark.verify_web.previewers import is_previewer
 from gimark.verify_web.scanners import remember_scanner, scanner_id, scanning_of
 
-__all__ = ["scan_answered", "scan_request", "scan_service"]
+__all__ = ["is_scan", "scan_answered", "scan_request", "scan_service"]
 
 SCANS_EXTENSION: Final = "gimark_scans"
 
@@ -28,9 +33,18 @@ def scan_service() -> ScanService:
 
 
 def scan_request(text: str) -> tuple[Outcome, str, bool]:
-    """Judge and record ``text`` for this request: (outcome, scanner, scanner is new)."""
+    """Judge ``text`` for this request, and record it if a person scanned: (outcome, scanner,
+    scanner is new). A request that records nothing sets no cookie: its "new" is False."""
     scanner, new = scanner_id(request)
+    if not is_scan(request):
+        return scan_service().look(text, utcnow()), scanner, False
     return scan_service().scan(text, scanning_of(request, scanner), utcnow()), scanner, new
+
+
+def is_scan(req: Request) -> bool:
+    """Whether ``req`` is a person scanning: a GET (or POST) from a browser, not a HEAD and
+    not a link previewer or crawler."""
+    return req.method != "HEAD" and not is_previewer(req.headers.get("User-Agent"))
 
 
 def scan_answered(response: Response, scanner: str, new: bool) -> Response:

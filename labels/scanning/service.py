@@ -16,6 +16,9 @@ few such collisions, wait on the serial's row lock; with the database away, cann
 Either way concurrent scans of one code never lose an update and no scan is answered before
 its row is committed. Only scans of a validly signed code shape its summary: anyone can type
 a serial or forge a code, and neither may make a genuine label look copied.
+
+:meth:`ScanService.look` judges the same way on what is recorded and writes nothing: for a
+request that is not someone scanning (a link previewer, a crawler, a HEAD).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class Outcome:
     reasons: tuple[str, ...]
     finding: Finding
     summary: SerialSummary | None  # the serial's scan pattern after this scan, if any
-    recorded: bool  # False only when the database was away
+    recorded: bool  # False when nothing was written: a look, or the database was away
 
 
 @dataclass
@@ -136,6 +139,17 @@ class ScanService:
             return outcome or self._under_lock(scan)
         except _DATABASE_ERRORS:
             return self._offline(scan)
+
+    def look(self, text: str, now: dt.datetime) -> Outcome:
+        """Judge ``text`` on what is recorded (the state and its serial's pattern as they are)
+        and write nothing: no scan row, no change to the pattern. A database that is away
+        gives what can be said without it."""
+        try:
+            with self.db.reading() as conn:
+                return _looked(self.verifier.check(conn, text, now), conn)
+        except _DATABASE_ERRORS:
+            finding = self.verifier.judge_without_state(text)
+            return Outcome(finding.outcome, finding.reasons, finding, None, recorded=False)
 
     def _first_scan(self, scan: _Attempt) -> Outcome | None:
         """The scan judged from the caches alone and written only as its serial's first and
@@ -254,6 +268,17 @@ def _log_only(row: dict[str, Any]) -> Callable[[Connection], bool]:
         return True
 
     return write
+
+
+def _looked(finding: Finding, conn: Connection) -> Outcome:
+    # The pattern as it stands judges the code, as for a report (nothing new was observed).
+    summary = None
+    if finding.serial is not None and finding.party is not None:
+        summary = read_summary(conn, finding.serial)
+    flagged = summary.reasons if summary is not None and _shapes_pattern(finding) else ()
+    verdict = _verdict(finding, flagged)
+    reasons = finding.reasons + flagged if verdict != GENUINE else ()
+    return Outcome(verdict, reasons, finding, summary, recorded=False)
 
 
 def _written_already(finding: Finding, summary: SerialSummary | None) -> Outcome:

@@ -13,6 +13,7 @@ __all__ = [
     "EmptyReportError",
     "NotAnImageError",
     "PhotoDimensionsError",
+    "PhotoPixelsError",
     "PhotoTooLargeError",
     "ReportError",
     "ReportFieldTooLongError",
@@ -92,3 +93,14 @@ class PhotoDimensionsError(ReportError):
     code = "photo_dimensions"
     zh = "照片尺寸过大（{width}×{height} 像素），每边最多 {limit} 像素"
     en = "the photo is too large ({width}×{height} pixels); each side may be at most {limit}"
+
+
+class PhotoPixelsError(ReportError):
+    """More pixels than any phone's photo: refused from the header, before decoding (a small
+    file can decode to gigabytes). 413, as the other "too large" answers: the request is
+    well formed, its content is more than the service takes."""
+
+    code = "photo_too_many_pixels"
+    zh = "照片像素过多，最多 {limit_mp} 百万像素，请缩小后再上传"
+    en = "the photo has too many pixels (at most {limit_mp} megapixels); please send a smaller one"
+    http_status = 413

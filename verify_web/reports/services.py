@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from gimark.core.db import Database
 from gimark.verify_web.reports.errors import EmptyReportError, ReportFieldTooLongError
 from gimark.verify_web.reports.models import Report
-from gimark.verify_web.reports.photos import Photo, clean_photo, store_photo
+from gimark.verify_web.reports.photos import (
+    MAX_PHOTO_PIXELS,
+    STORED_SIDE,
+    Photo,
+    clean_photo,
+    store_photo,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class ReportLimits:
     code_chars: int = 2_048  # characters: the column's size (codes are 120 + the base URL)
     photo_bytes: int = 5 * 1024 * 1024  # bytes, as uploaded
     photo_side: int = 8_000  # pixels, width and height each
+    photo_pixels: int = MAX_PHOTO_PIXELS  # pixels, width × height, read from the header
+    stored_side: int = STORED_SIDE  # pixels, the stored photo's long side at most
 
 
 LIMITS: Final = ReportLimits()
@@ -79,9 +87,12 @@ def check_photo(data: bytes, limits: ReportLimits = LIMITS) -> Photo:
     """The uploaded photo, proved an image and cleaned (see :mod:`report_photos`).
 
     Raises:
-        PhotoTooLargeError, NotAnImageError, PhotoDimensionsError: it is refused.
+        PhotoTooLargeError, NotAnImageError, PhotoPixelsError, PhotoDimensionsError: it is
+            refused.
     """
-    return clean_photo(data, limits.photo_bytes, limits.photo_side)
+    return clean_photo(
+        data, limits.photo_bytes, limits.photo_side, limits.photo_pixels, limits.stored_side
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Request, current_app, jsonify, request
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from gimark.core.db import utcnow
@@ -47,6 +47,7 @@ def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
 
     Raises:
         ReportError: a field is missing, too long or of the wrong type; the photo is refused.
+        BadJsonError: a JSON body that does not parse (or nests too deep), or not an object.
         RequestTooLargeError: the body is over MAX_CONTENT_LENGTH (nothing of it was kept).
     """
     try:
@@ -62,7 +63,13 @@ def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
 def _fields(req: Request) -> tuple[dict[str, Any], bytes]:
     if not req.is_json:
         return {name: req.form.get(name, "") for name in FIELDS}, _upload_bytes(req)
-    body = req.get_json(silent=True)
+    try:
+        body = req.get_json()
+    # BadRequest: not JSON. RecursionError: nested deeper than the parser recurses (a body of
+    # 100,000 "[" is 100 KB); the parser stops at the interpreter's limit, no harm done, but
+    # uncaught it would be a 500.
+    except (BadRequest, RecursionError) as exc:
+        raise BadJsonError() from exc
     if not isinstance(body, dict):
         raise BadJsonError()
     values = {name: "" if body.get(name) is None else body[name] for name in FIELDS}

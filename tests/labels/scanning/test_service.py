@@ -173,3 +173,43 @@ def test_scans_judged_from_the_caches_still_see_every_change_of_state(
         batches.revoke_batch(s, batch_id, reason="stolen", actor="t")
     assert service.scan(code[3], HOME, now).reasons == ("batch_revoked",)
     assert scans_logged(db) == 4
+
+
+def test_a_look_judges_as_a_scan_and_writes_nothing(
+    db: Database, service: ScanService, genuine_code: str
+) -> None:
+    now = utcnow()
+    looks = [service.look(genuine_code, now + dt.timedelta(minutes=i)) for i in range(5)]
+    assert {look.verdict for look in looks} == {"genuine"}
+    assert not any(look.recorded for look in looks) and looks[0].summary is None
+    assert scans_logged(db) == 0
+    first = service.scan(genuine_code, HOME, now + dt.timedelta(hours=1))
+    assert first.verdict == "genuine" and first.summary is not None
+    assert first.summary.scan_count == 1  # the looks were not folded in
+    seen = service.look(genuine_code, now + dt.timedelta(hours=2))
+    assert seen.summary == first.summary and scans_logged(db) == 1
+
+
+def test_a_look_at_a_flagged_code_says_what_its_pattern_says(
+    service: ScanService, genuine_code: str
+) -> None:
+    now = utcnow()
+    places = ["110101", "440103", "310101", "510104", "500156", "210102", "610102"]
+    for i, region in enumerate(places):
+        flagged = service.scan(
+            genuine_code,
+            Scanning(scanner=f"buyer-{i}", region=region, place_source="ip"),
+            now + dt.timedelta(hours=i),
+        )
+    look = service.look(genuine_code, now + dt.timedelta(days=1))
+    assert flagged.verdict == look.verdict == "duplicate_suspected"
+    assert set(flagged.summary.reasons if flagged.summary else ()) <= set(look.reasons)
+
+
+def test_a_look_without_the_database_says_what_it_can(genuine_code: str) -> None:
+    from support.pgcluster import free_port
+
+    gone = Database(f"postgresql://nobody@127.0.0.1:{free_port()}/gone", pool_pre_ping=False)
+    outcome = ScanService(gone, (BASE,), DetectionConfig()).look(genuine_code, utcnow())
+    assert (outcome.verdict, outcome.recorded) == ("cannot_verify", False)
+    gone.dispose()

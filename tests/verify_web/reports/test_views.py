@@ -229,3 +229,18 @@ def test_a_report_on_a_flagged_code_keeps_the_verdict_the_reporter_saw(
         ("duplicate_suspected", False),
         ("unauthorized", True),  # a typo'd serial: malformed
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"text": ' * 100_000, b"[" * 100_000, b'{"text": "x"'],
+    ids=["nested-100k", "nested-objects", "unclosed", "invalid"],
+)
+def test_deep_or_broken_json_is_a_400_in_both_languages(
+    client: FlaskClient, db: Database, body: bytes
+) -> None:
+    response = client.post(API, data=body, content_type="application/json")
+    assert response.status_code == 400 and response.is_json
+    error = response.get_json()["error"]
+    assert error["code"] == "report_bad_json" and error["zh"] and error["en"]
+    assert reports(db) == []

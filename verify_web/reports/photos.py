@@ -30,7 +30,7 @@ from gimark.verify_web.reports.errors import (
 )
 
 PHOTO_FORMATS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}  # Pillow name: extension
-PHOTO_MODE: Final = 0o640  # inspectors' tools read it through the service's group
+PHOTO_MODE: Final = 0o600  # reporters' photos are the service user's alone, as all of GIMARK_HOME
 MAX_PHOTO_PIXELS: Final = 24_000_000  # pixels: above any phone's default photo (12–24 MP)
 STORED_SIDE: Final = 2_048  # pixels, the long side: enough to read a label's print
 # Pillow's own guard, for every image this process opens: it warns above the limit and
@@ -128,13 +128,13 @@ def _plain(image: Image.Image) -> Image.Image:
 
 def store_photo(photo: Photo, folder: Path) -> bool:
     """Write ``photo`` into ``folder`` (temp name, then rename); False if it was there already."""
-    folder.mkdir(mode=0o750, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = folder / photo.name
     if final.exists():  # the same photo reported twice: its name is its content
         return False
     fd, draft = tempfile.mkstemp(dir=folder, prefix=".upload-")
     try:
-        os.fchmod(fd, PHOTO_MODE)  # mkstemp makes 0600
+        os.fchmod(fd, PHOTO_MODE)  # mkstemp's own, said outright: nothing of HOME is shared
         with os.fdopen(fd, "wb") as out:
             out.write(photo.data)
             out.flush()

@@ -83,7 +83,8 @@ def test_a_multipart_report_keeps_a_cleaned_photo(
     (report,) = reports(db)
     (stored,) = uploads(settings)
     assert report.photo == stored.name and re.fullmatch(r"[0-9a-f]{64}\.jpg", stored.name)
-    assert stat.S_IMODE(stored.stat().st_mode) == 0o640
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) & 0o077 == 0
     with Image.open(stored) as image:
         assert image.format == "JPEG" and image.size == (64, 48)
         assert not image.getexif()  # metadata removed

@@ -19,7 +19,7 @@ from gimark.labels.scanning.duplicates import DetectionConfig
 from gimark.labels.scanning.service import Outcome, ScanService
 from gimark.verify_web.extensions import database
 from gimark.verify_web.previewers import is_previewer
-from gimark.verify_web.scanners import remember_scanner, scanner_id, scanning_of
+from gimark.verify_web.scanners import cookieless, remember_scanner, scanner_id, scanning_of
 
 __all__ = ["is_scan", "scan_answered", "scan_request", "scan_service"]
 
@@ -34,11 +34,19 @@ def scan_service() -> ScanService:
 
 def scan_request(text: str) -> tuple[Outcome, str, bool]:
     """Judge ``text`` for this request, and record it if a person scanned: (outcome, scanner,
-    scanner is new). A request that records nothing sets no cookie: its "new" is False."""
+    scanner is new). A request that records nothing sets no cookie: its "new" is False.
+
+    Without a valid cookie the scan is judged as its address in a time window (see
+    :func:`~gimark.verify_web.scanners.cookieless`), and the answer issues that scanner's
+    cookie for next time: clearing cookies makes no new scanners."""
     scanner, new = scanner_id(request)
+    service, now = scan_service(), utcnow()
     if not is_scan(request):
-        return scan_service().look(text, utcnow()), scanner, False
-    return scan_service().scan(text, scanning_of(request, scanner), utcnow()), scanner, new
+        return service.look(text, now), scanner, False
+    who = scanning_of(request, scanner)
+    if new:
+        who = cookieless(who, now, service.config.cookieless_window_s)
+    return service.scan(text, who, now), who.scanner, new
 
 
 def is_scan(req: Request) -> bool:

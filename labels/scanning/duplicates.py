@@ -88,6 +88,9 @@ class DetectionConfig:
     compact_provinces: tuple[str, ...] = ("110000", "120000", "310000", "810000", "820000")
     compact_radius_km: float = 80.0  # km: the municipalities and SARs above are city-sized
     max_sites: int = 4  # places remembered per serial: bounds the summary's size
+    # Cookie-less scans from one address within this window count as one scanner (see
+    # verify_web/scanners.py): a cleared cookie must not make a new one.
+    cookieless_window_s: float = 3600.0  # seconds
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> DetectionConfig:

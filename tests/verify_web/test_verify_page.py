@@ -85,13 +85,17 @@ def test_the_history_counts_people_and_names_the_first_place(
         address = {"REMOTE_ADDR": "203.0.113.9"}
         for _ in range(2):  # the same person twice counts once
             shopper.get(path_of(live_codes[3]), environ_base=address)
-        for _ in range(2):  # two more people
-            last = app.test_client().get(path_of(live_codes[3]), environ_base=address)
+        for host in (10, 11):  # two more people (each at their own address: see test_scanners)
+            last = app.test_client().get(
+                path_of(live_codes[3]), environ_base={"REMOTE_ADDR": f"203.0.113.{host}"}
+            )
         assert re.search(
             r"此码已被查验 3 次，首次于 \d{4}年\d{1,2}月\d{1,2}日 在 湖南省益阳市", text(last)
         )
         english = app.test_client().get(
-            path_of(live_codes[3]), environ_base=address, headers={"Accept-Language": "en"}
+            path_of(live_codes[3]),
+            environ_base={"REMOTE_ADDR": "203.0.113.12"},
+            headers={"Accept-Language": "en"},
         )
         assert re.search(
             r"checked 4 times; first on \d{1,2} \w{3} \d{4} in Yiyang, Hunan", text(english)
@@ -205,8 +209,11 @@ def test_many_people_on_one_code_is_a_suspected_copy(
     client: FlaskClient, live_codes: list[str]
 ) -> None:
     app = client.application
-    for _ in range(6):  # one more than a household, its shop and a gift (max_scanners = 5)
-        last = app.test_client().get(path_of(live_codes[5]))
+    for host in range(6):  # one more than a household, its shop and a gift (max_scanners = 5)
+        # Each at their own address: cookie-less scans from one address are one scanner.
+        last = app.test_client().get(
+            path_of(live_codes[5]), environ_base={"REMOTE_ADDR": f"192.0.2.{host + 1}"}
+        )
     page = text(last)
     assert last.status_code == 200 and "疑似复制的标签" in page and "verdict-warn" in page
     assert reasons_on(page) == ["many_scanners"] and "此码已被查验 6 次" in page

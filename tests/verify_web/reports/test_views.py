@@ -222,8 +222,10 @@ def test_a_form_over_the_limits_answers_a_page_and_keeps_nothing(
 def test_a_report_on_a_flagged_code_keeps_the_verdict_the_reporter_saw(
     client: FlaskClient, db: Database, live_codes: list[str]
 ) -> None:
-    for _ in range(6):  # six people: many_scanners
-        client.application.test_client().get(page_path(live_codes[6]))
+    for host in range(6):  # six people, each at their own address: many_scanners
+        client.application.test_client().get(
+            page_path(live_codes[6]), environ_base={"REMOTE_ADDR": f"192.0.2.{host + 1}"}
+        )
     assert client.post(API, json={"code": live_codes[6], "text": "复制的"}).status_code == 201
     assert client.post(API, json={"code": "0000-0000-01Y", "text": "打错了"}).status_code == 201
     assert [(r.verdict, r.serial is None) for r in reports(db)] == [

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "gimark.labels.issuing.cli",
     "gimark.labels.printing.cli",
     "gimark.labels.offline.cli",
+    "gimark.labels.scanning.cli",
     "gimark.verify_web.cli",
     "gimark.verify_web.accounts.cli",
 )

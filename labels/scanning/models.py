@@ -87,3 +87,22 @@ class SerialSummaryRow(Base):
             sqlite_where=text("flagged_at IS NOT NULL"),
         ),
     )
+
+
+class FlagClearance(Base):
+    """An inspector's decision that a flagged serial is not copied after all: who, when, why.
+
+    Clearing deletes the serial's summary and scanner claims (see
+    :mod:`gimark.labels.scanning.flags`), so what the flag rested on is kept here.
+    """
+
+    __tablename__ = "flag_clearances"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    serial: Mapped[int] = mapped_column(BigInteger, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    cleared_reasons: Mapped[str] = mapped_column(String(100))  # the summary's, comma-separated
+    flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    scanner_count: Mapped[int] = mapped_column(Integer)  # distinct scanners when cleared

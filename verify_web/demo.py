@@ -20,7 +20,7 @@ from gimark.labels.issuing.batches import approve_batch, get_batch, list_batches
 from gimark.labels.issuing.codes import decode_and_verify, encode_url, sign_code
 from gimark.labels.issuing.ledger import deliver_batch
 from gimark.labels.issuing.serials import format_serial
-from gimark.labels.offline.statuslist import publish_status_list
+from gimark.labels.offline.publish import publish_status_list
 from gimark.labels.printing.runs import generate_run
 from gimark.trace import services as registry
 from gimark.trace.authorizations import authorize, list_authorizations

@@ -29,13 +29,13 @@ from gimark.keys.services import load_signer
 from gimark.labels.issuing.serials import format_serial
 from gimark.labels.offline.errors import StaleStatusListError, StatusListFormatError
 from gimark.labels.offline.judge import BATCH_ID, check_offline
+from gimark.labels.offline.publish import publish_status_list
 from gimark.labels.offline.statuslist import (
     DEFAULT_MAX_AGE,
     BatchEntry,
     StatusList,
     build_status_list,
     check_fresh,
-    publish_status_list,
     read_status_list,
     sign_status_list,
 )

@@ -18,11 +18,8 @@ import binascii
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -59,7 +56,6 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "FORMAT",
     "JWS_TYPE",
-    "PUBLISHED_MODE",
     "VERSION",
     "BatchEntry",
     "BatchState",
@@ -71,7 +67,6 @@ __all__ = [
     "build_status_list",
     "canonical_json",
     "check_fresh",
-    "publish_status_list",
     "read_status_list",
     "sign_status_list",
     "verify_status_list",
@@ -85,7 +80,6 @@ _MAX_HEADER: Final = 1000  # characters; ours is about 150
 DEFAULT_MAX_AGE: Final = dt.timedelta(days=7)
 CLOCK_SKEW: Final = dt.timedelta(minutes=5)  # an inspector's laptop clock may run a little fast
 _EPOCH: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
-PUBLISHED_MODE: Final = 0o600  # the service user's alone, as everything in GIMARK_HOME
 
 
 class ListSigner(Protocol):
@@ -393,43 +387,6 @@ def _require_trusted(key: PublicKeyInfo, status: StatusList) -> None:
 
 
 # --- publishing ------------------------------------------------------------------------------
-
-
-def publish_status_list(
-    session: Session,
-    signer: ListSigner,
-    path: Path,
-    now: dt.datetime,
-    *,
-    bases: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Build the list at ``now``, sign it and write it to ``path``; the signed document.
-
-    The file appears whole or not at all (a temporary file in the same folder, then a rename),
-    so a web worker serving it never reads half a list, and it is the owner's alone (0600 in a
-    0700 folder).
-
-    Raises:
-        OSError: the file cannot be written (the previous one, if any, is left as it was).
-    """
-    document = sign_status_list(build_status_list(session, now, bases=bases), signer)
-    _write_atomically(path, canonical_json(document) + b"\n")
-    return document
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        os.fchmod(fd, PUBLISHED_MODE)  # mkstemp's own, said outright: whatever the umask
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())  # the rename must not land before the bytes it names
-        os.replace(draft, path)
-    except BaseException:
-        Path(draft).unlink(missing_ok=True)
-        raise
 
 
 class PublishedList:

@@ -54,6 +54,14 @@ class Settings:
         return self.home / "keys"
 
     @property
+    def published_status_list(self) -> Path:
+        """The signed status list ``gimark status publish`` writes and the web tier serves.
+
+        A fixed place, not a setting: the signing timer and the web workers share ``home``.
+        """
+        return self.home / "published" / "status.json"
+
+    @property
     def bases(self) -> tuple[str, ...]:
         """Every URL base a scanned code may start with, the primary one first."""
         return (self.base_url, *self.extra_bases)

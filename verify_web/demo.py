@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gimark.core.context import Context
+from gimark.core.db import utcnow
 from gimark.keys import services as keys
 from gimark.keys.commands import passphrase_of
 from gimark.keys.jwks import from_jwks
@@ -19,6 +20,7 @@ from gimark.labels.issuing.batches import approve_batch, get_batch, list_batches
 from gimark.labels.issuing.codes import decode_and_verify, encode_url, sign_code
 from gimark.labels.issuing.ledger import deliver_batch
 from gimark.labels.issuing.serials import format_serial
+from gimark.labels.offline.publish import publish_status_list
 from gimark.labels.printing.runs import generate_run
 from gimark.trace import services as registry
 from gimark.trace.authorizations import authorize, list_authorizations
@@ -171,4 +173,14 @@ def run_demo(gm: Context) -> dict[str, Any]:
     }
     report |= seed_batches(gm, report["registry"], passphrase)
     report["samples"] = sample_codes(gm, passphrase, report["batches"][0])
+    report["status_list"] = publish_demo_list(gm, passphrase)
     return report
+
+
+def publish_demo_list(gm: Context, passphrase: str) -> str:
+    """Publish the status list once, as the timer would, so the demo serves one."""
+    path = gm.settings.published_status_list
+    with gm.db.session() as s:
+        signer = keys.load_signer(s, gm.settings, passphrase)
+        publish_status_list(s, signer, path, utcnow(), bases=gm.settings.bases)
+    return str(path)

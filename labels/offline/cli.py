@@ -1,4 +1,5 @@
-"""``gimark verify`` (offline, from a key set and a status list) and ``gimark status export``.
+"""``gimark verify`` (offline, from a key set and a status list), ``gimark status export`` and
+``gimark status publish``.
 
 ``verify`` opens no database and no network connection: an inspector in a market hall answers
 from two files fetched earlier. Any verdict is an answer (exit 0); only unusable files are
@@ -17,7 +18,7 @@ import click
 
 from gimark.core.context import Context
 from gimark.core.db import utcnow
-from gimark.core.errors import GimarkError
+from gimark.core.errors import ConfigurationError, GimarkError
 from gimark.core.output import emit, json_option, to_json
 from gimark.core.settings import Settings
 from gimark.keys.commands import passphrase_of
@@ -28,6 +29,7 @@ from gimark.keys.services import load_signer
 from gimark.labels.issuing.serials import format_serial
 from gimark.labels.offline.errors import StaleStatusListError, StatusListFormatError
 from gimark.labels.offline.judge import BATCH_ID, check_offline
+from gimark.labels.offline.publish import publish_status_list
 from gimark.labels.offline.statuslist import (
     DEFAULT_MAX_AGE,
     BatchEntry,
@@ -240,6 +242,41 @@ def export_command(gm: Context, out: Path | None, as_json: bool) -> None:
     out.write_text(to_json(document) + "\n", encoding="utf-8")
     summary = {
         "file": str(out),
+        "generated_at": payload["generated_at"],
+        "batches": len(payload["batches"]),
+        "kid": signer.kid,
+    }
+    emit(as_json, summary)
+
+
+@status_group.command("publish")
+@json_option
+@click.pass_obj
+def publish_command(gm: Context, as_json: bool) -> None:
+    """Sign the status list now and write it where the web service serves it from.
+
+    Meant for a timer (docs/deployment.md): the web workers then serve the file as it is and
+    never hold GIMARK_KEY_PASSPHRASE, so code running on a web server cannot sign anything.
+
+    Raises:
+        MissingPassphraseError: no GIMARK_KEY_PASSPHRASE and no terminal to ask on.
+        KeyringError: the active key cannot be loaded with that passphrase.
+        ConfigurationError: the file cannot be written into GIMARK_HOME.
+    """
+    secret = passphrase_of(gm)
+    path = gm.settings.published_status_list
+    with gm.db.session() as s:
+        signer = load_signer(s, gm.settings, secret)
+        try:
+            document = publish_status_list(s, signer, path, utcnow(), bases=gm.settings.bases)
+        except OSError as exc:
+            detail = exc.strerror or type(exc).__name__
+            raise ConfigurationError(
+                detail=f"cannot write {path}: {detail}", detail_zh=f"无法写入 {path}：{detail}"
+            ) from None
+    payload = document["payload"]
+    summary = {
+        "file": str(path),
         "generated_at": payload["generated_at"],
         "batches": len(payload["batches"]),
         "kid": signer.kid,

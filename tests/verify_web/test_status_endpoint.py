@@ -1,11 +1,16 @@
-"""``/.well-known/gimark/status.json``: the signed status list, next to the key set."""
+"""``/.well-known/gimark/status.json``: the list ``gimark status publish`` signed, served as it is
+by a web tier that holds no key passphrase.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from gimark.core.db import Database, utcnow
@@ -54,45 +59,68 @@ def live_batch(
         return batch.id
 
 
-def test_the_list_is_signed_by_a_published_key_and_cacheable(
-    client: FlaskClient, live_batch: int
-) -> None:
-    response = client.get(STATUS_URL)
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "public, max-age=300"
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    published = PublicKeySet(from_jwks(client.get("/.well-known/gimark/jwks.json").get_json()))
-    status = verify_status_list(response.get_json(), published, utcnow())
-    (entry,) = status.batches
-    assert (entry.id, entry.state) == (live_batch, BatchState.ACTIVE)
-    again = client.get(STATUS_URL, headers={"If-None-Match": response.headers["ETag"]})
-    assert again.status_code == 304
-
-
-def test_a_revocation_shows_in_the_next_list(
-    db: Database, client: FlaskClient, live_batch: int
-) -> None:
-    before = client.get(STATUS_URL)
-    assert client.get(STATUS_URL).headers["ETag"] == before.headers["ETag"]  # not re-signed
-    with db.session() as s:
-        batches.revoke_batch(s, live_batch, reason="假冒投诉核实", actor="admin:test")
-    after = client.get(STATUS_URL, headers={"If-None-Match": before.headers["ETag"]})
-    assert after.status_code == 200
-    assert after.get_json()["payload"]["batches"][0]["state"] == "revoked"
-
-
 @pytest.fixture
-def app_without_passphrase(settings: Settings) -> Iterator[Any]:
+def web(settings: Settings) -> Iterator[FlaskClient]:
+    """A client of the web tier as deployed: without GIMARK_KEY_PASSPHRASE."""
     from gimark.verify_web import create_app
     from gimark.verify_web.extensions import database
 
     locked = settings.with_overrides(key_passphrase=None)
-    flask_app = create_app({"TESTING": True, "GIMARK_SETTINGS": locked})
-    yield flask_app
+    flask_app: Flask = create_app({"TESTING": True, "GIMARK_SETTINGS": locked})
+    yield flask_app.test_client()
     database(flask_app).dispose()
 
 
-def test_a_service_that_cannot_sign_says_so(app_without_passphrase: Any, live_batch: int) -> None:
-    response = app_without_passphrase.test_client().get(STATUS_URL)
+def verified(web: FlaskClient, body: bytes) -> Any:
+    published = PublicKeySet(from_jwks(web.get("/.well-known/gimark/jwks.json").get_json()))
+    return verify_status_list(json.loads(body), published, utcnow())
+
+
+def test_the_web_tier_serves_the_published_list_as_written_and_it_verifies(
+    web: FlaskClient, settings: Settings, run: Factory, live_batch: int
+) -> None:
+    summary = run("status", "publish", "--json").json()
+    written = settings.published_status_list.read_bytes()
+    response = web.get(STATUS_URL)
+    assert response.status_code == 200
+    assert response.data == written
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    status = verified(web, response.data)
+    (entry,) = status.batches
+    assert (entry.id, entry.state) == (live_batch, BatchState.ACTIVE)
+    # Last-Modified is the list's own generation time, to the second HTTP dates carry.
+    generated = dt.datetime.fromisoformat(summary["generated_at"])
+    assert response.last_modified == generated.replace(microsecond=0)
+    again = web.get(STATUS_URL, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_before_any_publish_the_service_says_when_to_come_back(
+    web: FlaskClient, live_batch: int
+) -> None:
+    response = web.get(STATUS_URL, headers={"Accept": "text/html"})
     assert response.status_code == 503
-    assert response.get_json()["error"]["code"] == "status_list_unavailable"
+    assert response.headers["Retry-After"] == "60"
+    error = response.get_json()["error"]
+    assert error["code"] == "status_list_unavailable"
+    assert "状态清单" in error["zh"] and "status list" in error["en"]
+
+
+def test_a_revocation_shows_once_republished_under_a_new_etag(
+    db: Database, web: FlaskClient, run: Factory, live_batch: int
+) -> None:
+    run("status", "publish")
+    before = web.get(STATUS_URL)
+    with db.session() as s:
+        batches.revoke_batch(s, live_batch, reason="假冒投诉核实", actor="admin:test")
+    # The web tier never signs: until the timer publishes, it serves what was published.
+    unchanged = web.get(STATUS_URL, headers={"If-None-Match": before.headers["ETag"]})
+    assert unchanged.status_code == 304
+    run("status", "publish")
+    after = web.get(STATUS_URL, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    (entry,) = verified(web, after.data).batches
+    assert entry.state is BatchState.REVOKED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -176,6 +177,36 @@ def test_status_export_needs_the_key_passphrase(
     assert refused.exit_code == 77 and "GIMARK_KEY_PASSPHRASE" in refused.stderr
     document = json.loads(run("status", "export").stdout)
     assert document["signature"].count(".") == 2 and document["payload"]["version"] == 1
+
+
+def test_status_publish_writes_the_signed_list_for_the_owner_alone(
+    make_batch: MakeBatch, run: Run, settings: Settings
+) -> None:
+    make_batch(status=BatchStatus.DELIVERED)
+    summary = run("status", "publish", "--json").json()
+    path = settings.published_status_list
+    assert summary["file"] == str(path) and summary["batches"] == 1
+    assert set(summary) == {"file", "generated_at", "batches", "kid"}
+    document = json.loads(path.read_bytes())
+    assert document["payload"]["generated_at"] == summary["generated_at"]
+    assert document["signature"].count(".") == 2
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    # Published again (the timer's next run): replaced whole, nothing left beside it.
+    again = run("status", "publish", "--json").json()
+    assert again["generated_at"] > summary["generated_at"]
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_status_publish_without_the_passphrase_is_one_line_and_writes_nothing(
+    make_batch: MakeBatch, run: Run, settings: Settings
+) -> None:
+    make_batch(status=BatchStatus.DELIVERED)
+    refused = run("status", "publish", "--json", env={"GIMARK_KEY_PASSPHRASE": None}, ok=False)
+    assert (refused.exit_code, refused.stdout) == (77, "")
+    (line,) = refused.stderr.splitlines()
+    assert "GIMARK_KEY_PASSPHRASE" in line
+    assert not settings.published_status_list.exists()
 
 
 # The contract's reason codes (DESIGN.md) and not_authorized, which verification adds.

@@ -47,13 +47,13 @@ _NAMED_SQLITE: Final = sqlite.dialect(paramstyle="named")
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    """A statement as one dialect runs it."""
+class _Plan:
+    """A statement as one dialect runs it (our own record; not SQLAlchemy's compiler)."""
 
     sql: str
     constants: dict[str, Any]  # values the statement carries itself (literals, LIMIT 1)
-    binds: tuple[tuple[str, Processor], ...]  # parameters whose type converts them
-    results: tuple[tuple[int, Processor], ...]  # result columns whose type converts them
+    bind_converters: tuple[tuple[str, Processor], ...]  # parameters whose type converts them
+    result_converters: tuple[tuple[int, Processor], ...]  # columns whose type converts them
     options: dict[str, Any]  # the driver's execute options
 
 
@@ -67,7 +67,7 @@ class Prepared:
         # The columns are the statement's, known only here: mypy cannot type the fields.
         self.row: Any = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
         self.returns_rows = bool(columns)  # known here: asking the cursor builds its description
-        self._compiled: dict[str, _Compiled] = {}
+        self._plans: dict[str, _Plan] = {}
 
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
         """The statement's rows for ``values`` (by bind parameter name), in ``conn``'s
@@ -76,21 +76,21 @@ class Prepared:
         Raises:
             DatabaseUnavailableError: the database refused the statement or is away.
         """
-        compiled = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
-        params = compiled.constants | dict(values)
-        for name, process in compiled.binds:
+        plan = self._plans.get(conn.dialect.name) or self._plan(conn.dialect)
+        params = plan.constants | dict(values)
+        for name, process in plan.bind_converters:
             params[name] = process(params[name])
         cursor = self._cursor(conn)
         try:
-            cursor.execute(compiled.sql, params, **compiled.options)
+            cursor.execute(plan.sql, params, **plan.options)
             fetched = cursor.fetchall() if self.returns_rows else []
         except conn.dialect.loaded_dbapi.Error as exc:
             if conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor):
                 conn.invalidate(exc)
             raise DatabaseUnavailableError() from exc
-        if not compiled.results:
+        if not plan.result_converters:
             return [self.row(*raw) for raw in fetched]
-        return [self.row(*_processed(raw, compiled.results)) for raw in fetched]
+        return [self.row(*_processed(raw, plan.result_converters)) for raw in fetched]
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> Any | None:
         """The first row of :meth:`rows`, or None."""
@@ -110,7 +110,7 @@ class Prepared:
             cursor = cursors[self] = driver.cursor(binary=True) if postgres else driver.cursor()
         return cursor
 
-    def _compile(self, dialect: Dialect) -> _Compiled:
+    def _plan(self, dialect: Dialect) -> _Plan:
         postgres = dialect.name == "postgresql"
         target = dialect if postgres or dialect.paramstyle == "named" else _NAMED_SQLITE
         compiled = self.statement.compile(dialect=target)  # type: ignore[attr-defined]
@@ -128,8 +128,8 @@ class Prepared:
                 if process is not None:
                     results.append((index, process))
         options = {"prepare": True} if postgres else {}
-        made = _Compiled(str(compiled), constants, tuple(binds), tuple(results), options)
-        self._compiled[dialect.name] = made
+        made = _Plan(str(compiled), constants, tuple(binds), tuple(results), options)
+        self._plans[dialect.name] = made
         return made
 
 
@@ -147,8 +147,8 @@ def _clause(statement: Executable) -> ClauseElement:
     return statement
 
 
-def _processed(raw: Any, results: tuple[tuple[int, Processor], ...]) -> list[Any]:
+def _processed(raw: Any, converters: tuple[tuple[int, Processor], ...]) -> list[Any]:
     values = list(raw)
-    for index, process in results:
+    for index, process in converters:
         values[index] = process(values[index])
     return values

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import BigInteger, Connection, Integer, String, case, delete, literal
+from sqlalchemy import BigInteger, Connection, Integer, String, Table, case, delete, literal
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,6 +40,9 @@ class RateLimit(Base):
     window_end: Mapped[int] = mapped_column(BigInteger)
     # Seconds of the last lockout (0: none yet); it doubles at each further one.
     penalty: Mapped[int] = mapped_column(Integer, default=0)
+
+
+_TABLE: Final = cast(Table, RateLimit.__table__)
 
 
 class RateLimitedError(GimarkError):
@@ -101,8 +104,10 @@ def hit(
     at = int((now or utcnow()).timestamp())
 
     def count(conn: Connection) -> tuple[int, int]:
-        row = conn.execute(_upsert(conn.dialect.name, key, limit, window, backoff, at)).one()
-        return int(row.count), int(row.window_end)
+        counted, window_end = conn.execute(
+            _upsert(conn.dialect.name, key, limit, window, backoff, at)
+        ).one()
+        return int(counted), int(window_end)
 
     counted, window_end = db.write(count)
     if counted <= limit:
@@ -116,14 +121,14 @@ def reset(db: Database, key: str) -> None:
     Raises:
         DatabaseUnavailableError: the database is away.
     """
-    table = RateLimit.__table__
+    table = _TABLE
     db.write(lambda conn: conn.execute(delete(table).where(table.c.key == key)))
 
 
 def _upsert(
     dialect: str, key: str, limit: int, window: int, backoff: Backoff | None, at: int
 ) -> Any:
-    table = RateLimit.__table__
+    table = _TABLE
     make = pg_insert if dialect == "postgresql" else sqlite_insert
     # Every SET expression reads the row as it was before this statement, on both databases.
     expired = table.c.window_end <= at

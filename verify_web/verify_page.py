@@ -94,7 +94,7 @@ def report() -> ResponseReturnValue:
             text=form.get("text", ""),
             contact=form.get("contact", ""),
         )
-        return page, exc.http_status
+        return page, exc.http_status, errors.retry_after(exc)
     # 303: the thank-you page is fetched with GET, and reloading it does not post again.
     return redirect(url_for(".thanks", id=report_id, lang=request.args.get("lang")), 303)
 

@@ -17,6 +17,7 @@ __all__ = [
     "PhotoTooLargeError",
     "ReportError",
     "ReportFieldTooLongError",
+    "ReportRateLimitedError",
     "RequestTooLargeError",
 ]
 
@@ -104,3 +105,13 @@ class PhotoPixelsError(ReportError):
     zh = "照片像素过多，最多 {limit_mp} 百万像素，请缩小后再上传"
     en = "the photo has too many pixels (at most {limit_mp} megapixels); please send a smaller one"
     http_status = 413
+
+
+class ReportRateLimitedError(ReportError):
+    """Too many reports (or photos) from one address or one scanner in a short time: a
+    flood, not a shopper. ``retry_after`` seconds become the Retry-After header."""
+
+    code = "report_rate_limited"
+    zh = "提交举报过于频繁，请在 {retry_after} 秒后再试"
+    en = "too many reports in a short time; please try again in {retry_after} seconds"
+    http_status = 429

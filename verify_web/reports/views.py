@@ -19,10 +19,12 @@ from gimark.core.db import utcnow
 from gimark.core.settings import Settings
 from gimark.labels.scanning.service import read_summary
 from gimark.labels.scanning.verification import DUPLICATE, GENUINE
+from gimark.verify_web import throttle
 from gimark.verify_web.extensions import database
 from gimark.verify_web.reports.errors import (
     BadJsonError,
     BadReportFieldError,
+    ReportRateLimitedError,
     RequestTooLargeError,
 )
 from gimark.verify_web.reports.photos import Photo
@@ -36,6 +38,7 @@ from gimark.verify_web.reports.services import (
 )
 from gimark.verify_web.scan import scan_service
 from gimark.verify_web.scanners import scanner_id, scanning_of
+from gimark.verify_web.throttle import address_key, value_key
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 FIELDS = ("code", "text", "contact")
@@ -49,15 +52,36 @@ def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
         ReportError: a field is missing, too long or of the wrong type; the photo is refused.
         BadJsonError: a JSON body that does not parse (or nests too deep), or not an object.
         RequestTooLargeError: the body is over MAX_CONTENT_LENGTH (nothing of it was kept).
+        ReportRateLimitedError: too many reports (or photos) from this address or scanner.
     """
+    # Counted before anything is read: a flood must cost as little as possible.
+    _count_against_limits("report", photos=False)
     try:
         values, data = _fields(req)
     except RequestEntityTooLarge as exc:  # werkzeug's, with an English-only text
         limit = int(current_app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)
         raise RequestTooLargeError(limit_mb=limit) from exc
+    if data:
+        _count_against_limits("photo", photos=True)
     # Words first: they are cheap to check, the photo is not.
     draft = check_draft(values["code"], values["text"], values["contact"], has_photo=bool(data))
     return draft, check_photo(data) if data else None
+
+
+def _count_against_limits(kind: str, *, photos: bool) -> None:
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    by_address, by_scanner = (
+        (settings.limit_photos_per_address, settings.limit_photos_per_scanner)
+        if photos
+        else (settings.limit_reports_per_address, settings.limit_reports_per_scanner)
+    )
+    window = settings.limit_report_window
+    throttle.check(address_key(kind), by_address, window, error=ReportRateLimitedError)
+    scanner, new = scanner_id(request)
+    # A browser without the cookie yet has no scanner to count by; its address still counts.
+    if not new:
+        key = value_key(kind, scanner)
+        throttle.check(key, by_scanner, window, error=ReportRateLimitedError)
 
 
 def _fields(req: Request) -> tuple[dict[str, Any], bytes]:

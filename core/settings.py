@@ -55,6 +55,9 @@ class Settings:
     limit_photos_per_address: int = 10  # reports with a photo, per address per report window
     limit_photos_per_scanner: int = 5  # reports with a photo, per scanner per report window
     limit_report_window: int = 3600  # seconds
+    # Typed serials only (a scanned code carries a signature; a typed serial can be guessed).
+    limit_typed_lookups_per_address: int = 600  # lookups per address per lookup window
+    limit_typed_lookup_window: int = 3600  # seconds
 
     @property
     def effective_database_url(self) -> str:
@@ -168,6 +171,8 @@ _LIMITS = (
     "photos_per_address",
     "photos_per_scanner",
     "report_window",
+    "typed_lookups_per_address",
+    "typed_lookup_window",
 )
 
 

@@ -16,11 +16,12 @@ from flask import current_app, request
 from gimark.core.errors import GimarkError
 from gimark.core.limits import Backoff, RateLimitedError, hit
 from gimark.core.settings import Settings
+from gimark.labels.issuing.serials import looks_like_serial
 from gimark.trace.places import client_ip, ip_hash
 from gimark.verify_web.extensions import database
 from gimark.verify_web.scanners import IP_KEY_EXTENSION
 
-__all__ = ["address_key", "check", "value_key"]
+__all__ = ["address_key", "check", "limit_typed_lookup", "value_key"]
 
 
 def address_key(kind: str) -> str:
@@ -59,3 +60,21 @@ def check(
     decision = hit(database(current_app), key, limit, window, backoff=backoff)
     if not decision.allowed:
         raise error(retry_after=decision.retry_after_seconds)
+
+
+def limit_typed_lookup(text: str) -> None:
+    """Count a lookup of ``text`` against its address if it is a typed serial.
+
+    Only typed serials: serials are short and sequential, so a run of them maps which labels
+    exist, while a scanned code must carry a valid signature to tell anything. A text with a
+    "/" is a QR URL even if it is short, as the verifier reads it too.
+
+    Raises:
+        RateLimitedError: too many typed serials from this address.
+        DatabaseUnavailableError: the database is away.
+    """
+    if "/" in text or not looks_like_serial(text):
+        return
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    limit, window = settings.limit_typed_lookups_per_address, settings.limit_typed_lookup_window
+    check(address_key("lookup"), limit, window)

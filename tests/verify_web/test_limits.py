@@ -183,3 +183,21 @@ def test_no_address_is_stored_in_the_clear(make_client: Client, db: Database) ->
     with db.session() as s:
         keys = list(s.scalars(select(RateLimit.key)))
     assert keys and not any(HOME in key for key in keys)
+
+
+# --- typed serials ---------------------------------------------------------------------------
+
+TYPED = "7K3M-9QX2-4P"  # looks like a serial: the lookup is counted, whatever the verdict
+SCANNED = "HTTP://127.0.0.1:8000/V/1ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/verify?code={}", "/check?code={}"])
+def test_typed_serials_from_one_address_are_limited(make_client: Client, url: str) -> None:
+    client = make_client(limit_typed_lookups_per_address=2)
+    assert [client.get(url.format(TYPED)).status_code for _ in range(2)] == [200, 200]
+    refused = client.get(url.format(TYPED))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "秒后再试" in refused.get_data(as_text=True)
+    assert client.get(url.format(SCANNED)).status_code == 200  # scanned codes are not limited
+    other = make_client(ELSEWHERE, limit_typed_lookups_per_address=2)
+    assert other.get(url.format(TYPED)).status_code == 200

@@ -58,6 +58,7 @@ class Settings:
     # Typed serials only (a scanned code carries a signature; a typed serial can be guessed).
     limit_typed_lookups_per_address: int = 600  # lookups per address per lookup window
     limit_typed_lookup_window: int = 3600  # seconds
+    limit_upload_bytes: int = 20_000_000_000  # bytes of reporters' photos kept in all; 0: no cap
 
     @property
     def effective_database_url(self) -> str:
@@ -173,6 +174,7 @@ _LIMITS = (
     "report_window",
     "typed_lookups_per_address",
     "typed_lookup_window",
+    "upload_bytes",
 )
 
 

@@ -74,3 +74,15 @@ def test_reset_forgets_the_count_and_the_lockouts(db: Database) -> None:
 def test_nonsense_limits_are_refused(db: Database, limit: int, window: int, key: str) -> None:
     with pytest.raises(ValueError, match=r"rate[- ]limit"):
         hit(db, key, limit, window)
+
+
+def test_limits_are_read_from_the_environment() -> None:
+    from gimark.core.errors import ConfigurationError
+    from gimark.core.settings import Settings, load_settings
+
+    env = {"GIMARK_LIMIT_LOGIN_FAILURES": "8", "GIMARK_LIMIT_REPORT_WINDOW": "0"}
+    settings = load_settings(env)
+    assert (settings.limit_login_failures, settings.limit_report_window) == (8, 0)
+    assert load_settings({}).limit_photos_per_scanner == Settings.limit_photos_per_scanner
+    with pytest.raises(ConfigurationError, match="GIMARK_LIMIT_UPLOAD_BYTES"):
+        load_settings({"GIMARK_LIMIT_UPLOAD_BYTES": "lots"})

@@ -201,3 +201,17 @@ def test_typed_serials_from_one_address_are_limited(make_client: Client, url: st
     assert client.get(url.format(SCANNED)).status_code == 200  # scanned codes are not limited
     other = make_client(ELSEWHERE, limit_typed_lookups_per_address=2)
     assert other.get(url.format(TYPED)).status_code == 200
+
+
+# --- the photos' disk quota ------------------------------------------------------------------
+
+
+def test_photos_past_the_upload_quota_are_refused_and_words_still_taken(
+    make_client: Client, settings: Settings
+) -> None:
+    client = make_client(limit_upload_bytes=len(photo()) + 10)
+    assert report(client, with_photo=True).status_code == 201
+    (settings.home / "uploads" / "other.png").write_bytes(b"x" * 20)  # another photo, kept
+    refused = report(client, with_photo=True)
+    assert refused.status_code == 507 and refused.get_json()["error"]["code"] == "uploads_full"
+    assert report(client).status_code == 201

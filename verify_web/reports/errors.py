@@ -19,6 +19,7 @@ __all__ = [
     "ReportFieldTooLongError",
     "ReportRateLimitedError",
     "RequestTooLargeError",
+    "UploadsFullError",
 ]
 
 
@@ -115,3 +116,13 @@ class ReportRateLimitedError(ReportError):
     zh = "提交举报过于频繁，请在 {retry_after} 秒后再试"
     en = "too many reports in a short time; please try again in {retry_after} seconds"
     http_status = 429
+
+
+class UploadsFullError(ReportError):
+    """The photos kept already fill their quota (GIMARK_LIMIT_UPLOAD_BYTES): 507, so that a
+    flood of photos fills a folder, not the disk the database lives on."""
+
+    code = "uploads_full"
+    zh = "照片存储空间已满，请不附照片提交举报，或稍后再试"
+    en = "there is no room for more photos; please send the report without one, or try later"
+    http_status = 507

@@ -8,6 +8,7 @@ CSRF-protected route, which calls :func:`receive` too.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Blueprint, Flask, Request, current_app, jsonify, request
@@ -26,6 +27,7 @@ from gimark.verify_web.reports.errors import (
     BadReportFieldError,
     ReportRateLimitedError,
     RequestTooLargeError,
+    UploadsFullError,
 )
 from gimark.verify_web.reports.photos import Photo
 from gimark.verify_web.reports.services import (
@@ -53,6 +55,7 @@ def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
         BadJsonError: a JSON body that does not parse (or nests too deep), or not an object.
         RequestTooLargeError: the body is over MAX_CONTENT_LENGTH (nothing of it was kept).
         ReportRateLimitedError: too many reports (or photos) from this address or scanner.
+        UploadsFullError: the photos kept already fill their quota.
     """
     # Counted before anything is read: a flood must cost as little as possible.
     _count_against_limits("report", photos=False)
@@ -63,6 +66,7 @@ def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
         raise RequestTooLargeError(limit_mb=limit) from exc
     if data:
         _count_against_limits("photo", photos=True)
+        _check_quota(len(data))
     # Words first: they are cheap to check, the photo is not.
     draft = check_draft(values["code"], values["text"], values["contact"], has_photo=bool(data))
     return draft, check_photo(data) if data else None
@@ -82,6 +86,21 @@ def _count_against_limits(kind: str, *, photos: bool) -> None:
     if not new:
         key = value_key(kind, scanner)
         throttle.check(key, by_scanner, window, error=ReportRateLimitedError)
+
+
+def _check_quota(size: int) -> None:
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    if not settings.limit_upload_bytes:
+        return
+    # Summed from the folder, not kept as a count: the folder is the truth (an inspector may
+    # delete photos), and one listing per photo report costs milliseconds at many thousands.
+    folder = settings.home / UPLOADS
+    used = 0
+    if folder.is_dir():
+        with os.scandir(folder) as entries:
+            used = sum(entry.stat().st_size for entry in entries if entry.is_file())
+    if used + size > settings.limit_upload_bytes:
+        raise UploadsFullError()
 
 
 def _fields(req: Request) -> tuple[dict[str, Any], bytes]:

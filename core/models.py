@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "gimark.labels.scanning.models",
     "gimark.verify_web.accounts.models",
     "gimark.verify_web.reports.models",
+    "gimark.core.limits",
 )
 
 

@@ -42,6 +42,23 @@ class Settings:
     # status, duration), "full" (gunicorn's combined format: adds client address, query,
     # referrer, User-Agent: personal information), or "off".
     access_log: str = "private"
+    # Abuse limits, counted in the database for every worker and server alike. Generous: a
+    # shop scanning its shelf or an office behind one address is not an attack. 0 switches
+    # one limit off.
+    limit_login_failures: int = 5  # sign-in attempts per username before a lockout
+    limit_login_window: int = 900  # seconds in which those attempts count
+    limit_login_lockout: int = 60  # seconds of the first lockout; each next one doubles
+    limit_login_lockout_max: int = 3600  # seconds: the longest lockout
+    limit_login_per_address: int = 100  # sign-in attempts per address per login window
+    limit_reports_per_address: int = 30  # reports per address per report window
+    limit_reports_per_scanner: int = 10  # reports per scanner cookie per report window
+    limit_photos_per_address: int = 10  # reports with a photo, per address per report window
+    limit_photos_per_scanner: int = 5  # reports with a photo, per scanner per report window
+    limit_report_window: int = 3600  # seconds
+    # Typed serials only (a scanned code carries a signature; a typed serial can be guessed).
+    limit_typed_lookups_per_address: int = 600  # lookups per address per lookup window
+    limit_typed_lookup_window: int = 3600  # seconds
+    limit_upload_bytes: int = 20_000_000_000  # bytes of reporters' photos kept in all; 0: no cap
 
     @property
     def effective_database_url(self) -> str:
@@ -148,7 +165,35 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_batch_quantity=max_quantity,
         secret_key=env.get("GIMARK_SECRET_KEY", "").strip() or None,
         access_log=_access_log(env),
+        **_limits(env),
     )
+
+
+_LIMITS = (
+    "login_failures",
+    "login_window",
+    "login_lockout",
+    "login_lockout_max",
+    "login_per_address",
+    "reports_per_address",
+    "reports_per_scanner",
+    "photos_per_address",
+    "photos_per_scanner",
+    "report_window",
+    "typed_lookups_per_address",
+    "typed_lookup_window",
+    "upload_bytes",
+)
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, int]:
+    # GIMARK_LIMIT_LOGIN_FAILURES sets limit_login_failures, and so on.
+    return {
+        f"limit_{name}": _whole_number(
+            env, f"GIMARK_LIMIT_{name.upper()}", getattr(Settings, f"limit_{name}")
+        )
+        for name in _LIMITS
+    }
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:

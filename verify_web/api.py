@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, current_app, request
 from werkzeug.wrappers import Response
 
 from gimark.verify_web.scan import scan_answered, scan_request
+from gimark.verify_web.throttle import limit_typed_lookup
 from gimark.verify_web.verdict_json import outcome_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -17,8 +18,14 @@ _JSON_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
 @bp.get("/verify")
 def verify() -> Response:
-    """The verdict of ``?code=`` (a scanned QR text or a typed serial) as JSON."""
-    outcome, scanner, new = scan_request(request.args.get("code", ""))
+    """The verdict of ``?code=`` (a scanned QR text or a typed serial) as JSON.
+
+    Raises:
+        RateLimitedError: too many typed serials from this address (429, Retry-After).
+    """
+    code = request.args.get("code", "")
+    limit_typed_lookup(code)
+    outcome, scanner, new = scan_request(code)
     # orjson, not the app's JSON provider: the same bytes (sorted keys, compact, UTF-8, a
     # final newline) from a fifth of the work, on the endpoint every scan calls.
     body = orjson.dumps(outcome_json(outcome), option=_JSON_OPTIONS)

@@ -71,11 +71,18 @@ def _translated(text: LazyString) -> dict[str, str]:
     return texts
 
 
-def _domain_error(exc: GimarkError) -> tuple[Response | str, int]:
+def retry_after(exc: GimarkError) -> dict[str, str]:
+    """The Retry-After header of an error that says when to retry (a rate limit's), else none."""
+    seconds = exc.params.get("retry_after")
+    return {"Retry-After": str(seconds)} if isinstance(seconds, int) else {}
+
+
+def _domain_error(exc: GimarkError) -> tuple[Response | str, int, dict[str, str]]:
     if _wants_html():
         texts = {loc: exc.message("zh" if loc.startswith("zh") else "en") for loc in LOCALES}
-        return _page(exc.http_status, exc.code, texts)
-    return jsonify(error_body(exc.code, exc.message("zh"), exc.message("en"))), exc.http_status
+        return (*_page(exc.http_status, exc.code, texts), retry_after(exc))
+    body = jsonify(error_body(exc.code, exc.message("zh"), exc.message("en")))
+    return body, exc.http_status, retry_after(exc)
 
 
 def _http_error(exc: HTTPException) -> tuple[Response | str, int]:

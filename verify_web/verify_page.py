@@ -32,6 +32,7 @@ from gimark.verify_web.i18n import error_message
 from gimark.verify_web.reports.errors import ReportError
 from gimark.verify_web.reports.views import read_report, receive
 from gimark.verify_web.scan import scan_answered, scan_request
+from gimark.verify_web.throttle import limit_typed_lookup
 from gimark.verify_web.verdict_json import outcome_json
 
 NAME: Final = "verify_page"
@@ -48,10 +49,15 @@ def scan(base: str, payload: str) -> Response:
 
 
 def check() -> ResponseReturnValue:
-    """A typed serial (or a pasted QR text); without one, the form to type it."""
+    """A typed serial (or a pasted QR text); without one, the form to type it.
+
+    Raises:
+        RateLimitedError: too many typed serials from this address (429, Retry-After).
+    """
     code = trim(request.args.get("code", ""))
     if not code:
         return render_template("verify/check.html")
+    limit_typed_lookup(code)
     return _answer(code, scanned=False)
 
 
@@ -94,7 +100,7 @@ def report() -> ResponseReturnValue:
             text=form.get("text", ""),
             contact=form.get("contact", ""),
         )
-        return page, exc.http_status
+        return page, exc.http_status, errors.retry_after(exc)
     # 303: the thank-you page is fetched with GET, and reloading it does not post again.
     return redirect(url_for(".thanks", id=report_id, lang=request.args.get("lang")), 303)
 

@@ -23,12 +23,15 @@ from flask_wtf.csrf import CSRFProtect
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from gimark.verify_web import errors
+from gimark.core.limits import Backoff, RateLimitedError, reset
+from gimark.core.settings import Settings
+from gimark.verify_web import errors, throttle
 from gimark.verify_web.accounts.errors import AccountError, RoleRequiredError
 from gimark.verify_web.accounts.models import Account, Role
 from gimark.verify_web.accounts.services import authenticate, end_sessions
 from gimark.verify_web.extensions import database
 from gimark.verify_web.i18n import error_message
+from gimark.verify_web.throttle import address_key, value_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,15 +139,38 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """The sign-in form; a failure answers 401 with the reason in the reader's language."""
+    """The sign-in form; a failure answers 401 with the reason in the reader's language.
+
+    Attempts are limited per username (with lockouts that double) and per address; while
+    either is over its limit even the right password is refused, 429 with Retry-After, so
+    that guessing learns nothing. Signing in clears the username's count.
+    """
     form = LoginForm()
     if form.validate_on_submit():
+        settings: Settings = current_app.config["GIMARK_SETTINGS"]
+        user_key = value_key(
+            "login", form.username.data.strip().lower()
+        )  # as authenticate() reads it
+        try:
+            throttle.check(
+                address_key("login"), settings.limit_login_per_address, settings.limit_login_window
+            )
+            throttle.check(
+                user_key,
+                settings.limit_login_failures,
+                settings.limit_login_window,
+                backoff=Backoff(settings.limit_login_lockout, settings.limit_login_lockout_max),
+            )
+        except RateLimitedError as exc:
+            page = render_template("portal/login.html", form=form, error=error_message(exc))
+            return page, exc.http_status, errors.retry_after(exc)
         try:
             with database(current_app).session() as s:
                 account = authenticate(s, username=form.username.data, password=form.password.data)
                 user = PortalUser.of(account)
         except AccountError as exc:
             return render_template("portal/login.html", form=form, error=error_message(exc)), 401
+        reset(database(current_app), user_key)
         login_user(user)
         return redirect(safe_next(request.args.get("next")) or url_for("portal.index"))
     if current_user.is_authenticated and request.method == "GET":

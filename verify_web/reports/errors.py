@@ -17,7 +17,9 @@ __all__ = [
     "PhotoTooLargeError",
     "ReportError",
     "ReportFieldTooLongError",
+    "ReportRateLimitedError",
     "RequestTooLargeError",
+    "UploadsFullError",
 ]
 
 
@@ -104,3 +106,23 @@ class PhotoPixelsError(ReportError):
     zh = "照片像素过多，最多 {limit_mp} 百万像素，请缩小后再上传"
     en = "the photo has too many pixels (at most {limit_mp} megapixels); please send a smaller one"
     http_status = 413
+
+
+class ReportRateLimitedError(ReportError):
+    """Too many reports (or photos) from one address or one scanner in a short time: a
+    flood, not a shopper. ``retry_after`` seconds become the Retry-After header."""
+
+    code = "report_rate_limited"
+    zh = "提交举报过于频繁，请在 {retry_after} 秒后再试"
+    en = "too many reports in a short time; please try again in {retry_after} seconds"
+    http_status = 429
+
+
+class UploadsFullError(ReportError):
+    """The photos kept already fill their quota (GIMARK_LIMIT_UPLOAD_BYTES): 507, so that a
+    flood of photos fills a folder, not the disk the database lives on."""
+
+    code = "uploads_full"
+    zh = "照片存储空间已满，请不附照片提交举报，或稍后再试"
+    en = "there is no room for more photos; please send the report without one, or try later"
+    http_status = 507

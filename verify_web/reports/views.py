@@ -8,6 +8,7 @@ CSRF-protected route, which calls :func:`receive` too.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Blueprint, Flask, Request, current_app, jsonify, request
@@ -19,11 +20,14 @@ from gimark.core.db import utcnow
 from gimark.core.settings import Settings
 from gimark.labels.scanning.service import read_summary
 from gimark.labels.scanning.verification import DUPLICATE, GENUINE
+from gimark.verify_web import throttle
 from gimark.verify_web.extensions import database
 from gimark.verify_web.reports.errors import (
     BadJsonError,
     BadReportFieldError,
+    ReportRateLimitedError,
     RequestTooLargeError,
+    UploadsFullError,
 )
 from gimark.verify_web.reports.photos import Photo
 from gimark.verify_web.reports.services import (
@@ -36,6 +40,7 @@ from gimark.verify_web.reports.services import (
 )
 from gimark.verify_web.scan import scan_service
 from gimark.verify_web.scanners import scanner_id, scanning_of
+from gimark.verify_web.throttle import address_key, value_key
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 FIELDS = ("code", "text", "contact")
@@ -49,15 +54,53 @@ def read_report(req: Request) -> tuple[ReportDraft, Photo | None]:
         ReportError: a field is missing, too long or of the wrong type; the photo is refused.
         BadJsonError: a JSON body that does not parse (or nests too deep), or not an object.
         RequestTooLargeError: the body is over MAX_CONTENT_LENGTH (nothing of it was kept).
+        ReportRateLimitedError: too many reports (or photos) from this address or scanner.
+        UploadsFullError: the photos kept already fill their quota.
     """
+    # Counted before anything is read: a flood must cost as little as possible.
+    _count_against_limits("report", photos=False)
     try:
         values, data = _fields(req)
     except RequestEntityTooLarge as exc:  # werkzeug's, with an English-only text
         limit = int(current_app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)
         raise RequestTooLargeError(limit_mb=limit) from exc
+    if data:
+        _count_against_limits("photo", photos=True)
+        _check_quota(len(data))
     # Words first: they are cheap to check, the photo is not.
     draft = check_draft(values["code"], values["text"], values["contact"], has_photo=bool(data))
     return draft, check_photo(data) if data else None
+
+
+def _count_against_limits(kind: str, *, photos: bool) -> None:
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    by_address, by_scanner = (
+        (settings.limit_photos_per_address, settings.limit_photos_per_scanner)
+        if photos
+        else (settings.limit_reports_per_address, settings.limit_reports_per_scanner)
+    )
+    window = settings.limit_report_window
+    throttle.check(address_key(kind), by_address, window, error=ReportRateLimitedError)
+    scanner, new = scanner_id(request)
+    # A browser without the cookie yet has no scanner to count by; its address still counts.
+    if not new:
+        key = value_key(kind, scanner)
+        throttle.check(key, by_scanner, window, error=ReportRateLimitedError)
+
+
+def _check_quota(size: int) -> None:
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    if not settings.limit_upload_bytes:
+        return
+    # Summed from the folder, not kept as a count: the folder is the truth (an inspector may
+    # delete photos), and one listing per photo report costs milliseconds at many thousands.
+    folder = settings.home / UPLOADS
+    used = 0
+    if folder.is_dir():
+        with os.scandir(folder) as entries:
+            used = sum(entry.stat().st_size for entry in entries if entry.is_file())
+    if used + size > settings.limit_upload_bytes:
+        raise UploadsFullError()
 
 
 def _fields(req: Request) -> tuple[dict[str, Any], bytes]:

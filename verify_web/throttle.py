@@ -1,0 +1,80 @@
+"""The web layer's side of the rate limits: keys for an address, a username or a scanner
+cookie, and a check that raises the caller's 429 error (counts: :mod:`gimark.core.limits`).
+
+No key holds what it counts by in the clear: addresses go through the keyed
+:func:`~gimark.trace.places.ip_hash` of the scan log, other values through an HMAC under the
+same key (a username field sometimes holds a mistyped password).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, request
+
+from gimark.core.errors import GimarkError
+from gimark.core.limits import Backoff, RateLimitedError, hit
+from gimark.core.settings import Settings
+from gimark.labels.issuing.serials import looks_like_serial
+from gimark.trace.places import client_ip, ip_hash
+from gimark.verify_web.extensions import database
+from gimark.verify_web.scanners import IP_KEY_EXTENSION
+
+__all__ = ["address_key", "check", "limit_typed_lookup", "value_key"]
+
+
+def address_key(kind: str) -> str:
+    """The key of the request's client address for the limit ``kind``."""
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    ip = client_ip(
+        request.remote_addr, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+    )
+    # No address at all (a unix socket with no proxy header): those requests share one key.
+    digest = ip_hash(ip, current_app.extensions[IP_KEY_EXTENSION]) if ip is not None else "none"
+    return f"{kind}:ip:{digest}"
+
+
+def value_key(kind: str, value: str) -> str:
+    """The key of ``value`` (a username, a scanner cookie) for the limit ``kind``."""
+    digest = hmac.digest(current_app.extensions[IP_KEY_EXTENSION], value.encode(), hashlib.sha256)
+    return f"{kind}:v:{digest.hex()[:32]}"
+
+
+def check(
+    key: str,
+    limit: int,
+    window: int,
+    *,
+    backoff: Backoff | None = None,
+    error: type[GimarkError] = RateLimitedError,
+) -> None:
+    """Count one attempt on ``key``; a limit or window of 0 is a limit switched off.
+
+    Raises:
+        RateLimitedError: (or ``error``, given ``retry_after``) the attempt is over the limit.
+        DatabaseUnavailableError: the database is away.
+    """
+    if limit <= 0 or window <= 0:
+        return
+    decision = hit(database(current_app), key, limit, window, backoff=backoff)
+    if not decision.allowed:
+        raise error(retry_after=decision.retry_after_seconds)
+
+
+def limit_typed_lookup(text: str) -> None:
+    """Count a lookup of ``text`` against its address if it is a typed serial.
+
+    Only typed serials: serials are short and sequential, so a run of them maps which labels
+    exist, while a scanned code must carry a valid signature to tell anything. A text with a
+    "/" is a QR URL even if it is short, as the verifier reads it too.
+
+    Raises:
+        RateLimitedError: too many typed serials from this address.
+        DatabaseUnavailableError: the database is away.
+    """
+    if "/" in text or not looks_like_serial(text):
+        return
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    limit, window = settings.limit_typed_lookups_per_address, settings.limit_typed_lookup_window
+    check(address_key("lookup"), limit, window)

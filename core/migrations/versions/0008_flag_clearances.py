@@ -1,7 +1,7 @@
 """flag clearances: an inspector's decision that a flagged serial is not copied
 
 Revision ID: 0008
-Revises: 0006 (to be re-chained after 0007)
+Revises: 0007
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import gimark.core.db
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

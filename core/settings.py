@@ -58,6 +58,10 @@ class Settings:
     # Typed serials only (a scanned code carries a signature; a typed serial can be guessed).
     limit_typed_lookups_per_address: int = 600  # lookups per address per lookup window
     limit_typed_lookup_window: int = 3600  # seconds
+    # Every scan a person makes (HEADs and previews are not scans): a flood stopper, far above
+    # a shop's clerks scanning a shelf or a carrier's shared address at a busy hour.
+    limit_scans_per_address: int = 3000  # scans per address per scan window
+    limit_scan_window: int = 600  # seconds
     limit_upload_bytes: int = 20_000_000_000  # bytes of reporters' photos kept in all; 0: no cap
 
     @property
@@ -182,6 +186,8 @@ _LIMITS = (
     "report_window",
     "typed_lookups_per_address",
     "typed_lookup_window",
+    "scans_per_address",
+    "scan_window",
     "upload_bytes",
 )
 

@@ -20,6 +20,7 @@ from gimark.labels.scanning.service import Outcome, ScanService
 from gimark.verify_web.extensions import database
 from gimark.verify_web.previewers import is_previewer
 from gimark.verify_web.scanners import cookieless, remember_scanner, scanner_id, scanning_of
+from gimark.verify_web.throttle import limit_scans
 
 __all__ = ["is_scan", "scan_answered", "scan_request", "scan_service"]
 
@@ -38,11 +39,16 @@ def scan_request(text: str) -> tuple[Outcome, str, bool]:
 
     Without a valid cookie the scan is judged as its address in a time window (see
     :func:`~gimark.verify_web.scanners.cookieless`), and the answer issues that scanner's
-    cookie for next time: clearing cookies makes no new scanners."""
+    cookie for next time: clearing cookies makes no new scanners.
+
+    Raises:
+        RateLimitedError: too many scans from this address (429, Retry-After).
+    """
     scanner, new = scanner_id(request)
     service, now = scan_service(), utcnow()
     if not is_scan(request):
         return service.look(text, now), scanner, False
+    limit_scans()
     who = scanning_of(request, scanner)
     if new:
         who = cookieless(who, now, service.config.cookieless_window_s)

@@ -13,7 +13,7 @@ import hmac
 
 from flask import current_app, request
 
-from gimark.core.errors import GimarkError
+from gimark.core.errors import DatabaseUnavailableError, GimarkError
 from gimark.core.limits import Backoff, RateLimitedError, hit
 from gimark.core.settings import Settings
 from gimark.labels.issuing.serials import looks_like_serial
@@ -21,7 +21,7 @@ from gimark.trace.places import client_ip, ip_hash
 from gimark.verify_web.extensions import database
 from gimark.verify_web.scanners import IP_KEY_EXTENSION
 
-__all__ = ["address_key", "check", "limit_typed_lookup", "value_key"]
+__all__ = ["address_key", "check", "limit_scans", "limit_typed_lookup", "value_key"]
 
 
 def address_key(kind: str) -> str:
@@ -78,3 +78,20 @@ def limit_typed_lookup(text: str) -> None:
     settings: Settings = current_app.config["GIMARK_SETTINGS"]
     limit, window = settings.limit_typed_lookups_per_address, settings.limit_typed_lookup_window
     check(address_key("lookup"), limit, window)
+
+
+def limit_scans() -> None:
+    """Count a scan against its address.
+
+    With the database away the scan is let through: it is answered from what can be said
+    without the database and records nothing, so there is nothing for a flood to fill.
+
+    Raises:
+        RateLimitedError: too many scans from this address.
+    """
+    settings: Settings = current_app.config["GIMARK_SETTINGS"]
+    limit, window = settings.limit_scans_per_address, settings.limit_scan_window
+    try:
+        check(address_key("scan"), limit, window)
+    except DatabaseUnavailableError:
+        return

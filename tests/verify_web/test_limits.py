@@ -160,8 +160,12 @@ def test_photos_are_limited_more_tightly_than_words(make_client: Client) -> None
 def test_one_scanner_is_limited_whatever_its_address(make_client: Client) -> None:
     limits = {"limit_reports_per_scanner": 2}
     clients = [make_client(HOME, **limits), make_client(ELSEWHERE, **limits)]
+    # The cookie the service issued to the first (only such a cookie names a scanner),
+    # carried to another address by the second.
+    issued = clients[0].get("/api/v1/verify?code=x").headers["Set-Cookie"]
+    cookie = issued.split(";", 1)[0].split("=", 1)[1]
     for client in clients:
-        client.set_cookie("gm_sid", "A" * 22)
+        client.set_cookie("gm_sid", cookie)
     assert [report(clients[i]).status_code for i in range(2)] == [201, 201]
     assert_limited(report(clients[0]), "report_rate_limited")
 
@@ -215,3 +219,23 @@ def test_photos_past_the_upload_quota_are_refused_and_words_still_taken(
     refused = report(client, with_photo=True)
     assert refused.status_code == 507 and refused.get_json()["error"]["code"] == "uploads_full"
     assert report(client).status_code == 201
+
+
+# --- scans -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/v1/verify?code={}", "/{}"])
+def test_scans_from_one_address_are_limited_on_every_instance(
+    make_client: Client, url: str
+) -> None:
+    scanned = SCANNED.split("/", 3)[3]
+    code = SCANNED if url.startswith("/api") else scanned
+    clients = [make_client(HOME, limit_scans_per_address=3) for _ in range(2)]
+    statuses = [clients[i % 2].get(url.format(code)).status_code for i in range(3)]
+    assert statuses == [200] * 3
+    assert clients[0].head(url.format(code)).status_code == 200  # a HEAD is no scan
+    refused = clients[1].get(url.format(code))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "秒后再试" in refused.get_data(as_text=True)
+    other = make_client(ELSEWHERE, limit_scans_per_address=3)
+    assert other.get(url.format(code)).status_code == 200

@@ -5,6 +5,9 @@ One row per key in ``rate_limits``; :func:`hit` counts one attempt and answers w
 allowed, in one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement (PostgreSQL, and
 SQLite from 3.35), so two workers counting the same key at once never lose a count.
 
+Rows whose window ended a day ago are pruned now and then by :func:`hit` itself (about one
+call in :data:`PRUNE_EVERY`), so the table holds about a day of keys with no job to run.
+
 Keys are the caller's: a key that involves an address must hold a keyed hash of it
 (:func:`gimark.trace.places.ip_hash`), never the address.
 """
@@ -12,6 +15,7 @@ Keys are the caller's: a key that involves an address must hold a keyed hash of 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -23,9 +27,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gimark.core.db import Base, Database, utcnow
 from gimark.core.errors import GimarkError
 
-__all__ = ["Backoff", "Decision", "RateLimit", "RateLimitedError", "hit", "reset"]
+__all__ = ["Backoff", "Decision", "RateLimit", "RateLimitedError", "hit", "prune", "reset"]
 
 MAX_KEY_CHARS: Final = 200
+PRUNE_EVERY: Final = 1000  # calls of hit(), on average, between two prunes
+# Seconds a row is kept after its window (or lockout) ended: longer than the longest lockout,
+# so that a username's growing lockouts are remembered across a quiet spell.
+KEEP_SECONDS: Final = 24 * 3600
 
 
 class RateLimit(Base):
@@ -110,9 +118,23 @@ def hit(
         return int(counted), int(window_end)
 
     counted, window_end = db.write(count)
+    if secrets.randbelow(PRUNE_EVERY) == 0:
+        prune(db, now)
     if counted <= limit:
         return Decision(True, 0)
     return Decision(False, max(window_end - at, 1))
+
+
+def prune(db: Database, now: dt.datetime | None = None) -> int:
+    """Delete the rows whose window ended more than :data:`KEEP_SECONDS` ago; how many.
+
+    Raises:
+        DatabaseUnavailableError: the database is away.
+    """
+    table = _TABLE
+    before = int((now or utcnow()).timestamp()) - KEEP_SECONDS
+    statement = delete(table).where(table.c.window_end < before)
+    return int(db.write(lambda conn: conn.execute(statement).rowcount))
 
 
 def reset(db: Database, key: str) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from gimark.core.db import Database
-from gimark.core.limits import Backoff, Decision, hit, reset
+from gimark.core.limits import KEEP_SECONDS, Backoff, Decision, hit, prune, reset
 
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 
@@ -86,3 +86,11 @@ def test_limits_are_read_from_the_environment() -> None:
     assert load_settings({}).limit_photos_per_scanner == Settings.limit_photos_per_scanner
     with pytest.raises(ConfigurationError, match="GIMARK_LIMIT_UPLOAD_BYTES"):
         load_settings({"GIMARK_LIMIT_UPLOAD_BYTES": "lots"})
+
+
+def test_pruning_forgets_windows_that_ended_a_day_ago_and_keeps_the_rest(db: Database) -> None:
+    hit(db, "old", 1, 60, now=T0)
+    hit(db, "recent", 1, 60, now=at(KEEP_SECONDS))
+    assert prune(db, now=at(KEEP_SECONDS + 61)) == 1
+    assert not hit(db, "recent", 1, 60, now=at(KEEP_SECONDS + 1)).allowed  # still counted
+    assert hit(db, "old", 1, 60, now=at(KEEP_SECONDS + 62)).allowed

@@ -58,14 +58,31 @@ def demo_text(report: dict[str, Any], *, serving: bool) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Threads per worker: a stalled client holds one thread, not a worker.",
+)
+@click.option(
+    "--access-log",
+    type=click.Choice(["private", "full", "off"]),
+    default=None,
+    help="private: time, method, path, status, duration (no address, User-Agent or query); "
+    "full: gunicorn's combined format (personal information); off: none. "
+    "Default: GIMARK_ACCESS_LOG, else private.",
+)
 @json_option
-def serve_command(host: str, port: int, workers: int, as_json: bool) -> None:
+def serve_command(
+    host: str, port: int, workers: int, threads: int, access_log: str | None, as_json: bool
+) -> None:
     """Serve the verification site and API with gunicorn."""
     from gimark.verify_web.serve import serve
 
     if as_json:
-        emit(True, {"serving": f"http://{host}:{port}/", "workers": workers})
-    serve(host, port, workers)
+        emit(True, {"serving": f"http://{host}:{port}/", "workers": workers, "threads": threads})
+    serve(host, port, workers, threads=threads, access_log=access_log)
 
 
 def register(root: click.Group) -> None:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 GIMARK = str(Path(sys.executable).with_name("gimark"))
@@ -45,13 +46,13 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serving(home: Path, **env: str) -> Iterator[tuple[int, Callable[[], str]]]:
-    """``gimark serve`` on a free port: (the port, a function stopping it and returning
-    its stdout, the access log)."""
+def serving(home: Path, *options: str, **env: str) -> Iterator[tuple[int, Callable[[], str]]]:
+    """``gimark serve OPTIONS`` on a free port: (the port, a function stopping it and
+    returning its stdout, the access log)."""
     port = free_port()
     full_env = {**clean_env(home), "GIMARK_SECRET_KEY": "x" * 32, **env}
     server = subprocess.Popen(
-        [GIMARK, "serve", "--port", str(port), "--workers", "1"],
+        [GIMARK, "serve", "--port", str(port), "--workers", "1", *options],
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -118,6 +119,58 @@ def test_an_operator_may_ask_for_the_full_log(tmp_path: Path) -> None:
     assert line.startswith("127.0.0.1 ") and "UA-MARKER" in line and "QUERY-MARKER" in line
 
 
+@pytest.mark.parametrize(
+    ("option", "environment", "expected"),
+    [
+        ("full", "private", "full"),
+        ("off", "full", "off"),
+        ("private", "full", "private"),
+    ],
+)
+def test_the_access_log_option_overrides_the_environment(
+    tmp_path: Path, option: str, environment: str, expected: str
+) -> None:
+    with serving(tmp_path / "home", "--access-log", option, GIMARK_ACCESS_LOG=environment) as (
+        port,
+        stop,
+    ):
+        get(port, f"{PATH}?{QUERY}")
+        log = stop()
+    lines = [line for line in log.splitlines() if PATH in line]
+    if expected == "off":
+        assert lines == [], log
+    else:
+        assert len(lines) == 1, log
+        assert ("UA-MARKER" in lines[0]) == (expected == "full"), lines[0]
+
+
+def test_a_client_stalling_halfway_through_its_body_does_not_stall_the_server(
+    tmp_path: Path,
+) -> None:
+    # One worker, as these tests run it, with its default threads: three stalled uploads
+    # hold three of them (with sync workers they would hold the worker until gunicorn's
+    # 30 s timeout, and the requests below would time out after 10 s).
+    home = tmp_path / "home"
+    code = demo_at(home)["samples"][0]["url"].split("/", 3)[3]
+    with serving(home) as (port, _stop):
+        stalled = []
+        for _ in range(3):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(
+                b"POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                b'{"code": "'
+            )
+            stalled.append(client)
+        try:
+            time.sleep(1)  # both are being read by now
+            assert get(port, "/healthz") == 200
+            assert get(port, f"/{code}") == 200  # a scan: the database is read and written
+        finally:
+            for client in stalled:
+                client.close()
+
+
 def test_an_unknown_access_log_choice_is_refused(run: Callable[..., Any]) -> None:
     failed = run("serve", "--json", ok=False, env={"GIMARK_ACCESS_LOG": "everything"})
     assert failed.exit_code != 0
@@ -150,8 +203,8 @@ def multipart(fields: dict[str, str], photo: bytes) -> tuple[bytes, str]:
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), boundary
 
 
-def test_a_report_photo_folder_made_by_a_worker_is_the_owners_alone(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def demo_at(home: Path) -> dict[str, Any]:
+    """``gimark demo --no-serve`` in ``home``: its JSON report."""
     demo = subprocess.run(
         [GIMARK, "demo", "--no-serve", "--json"],
         env=clean_env(home),
@@ -160,7 +213,13 @@ def test_a_report_photo_folder_made_by_a_worker_is_the_owners_alone(tmp_path: Pa
         check=False,
     )
     assert demo.returncode == 0, demo.stderr
-    code = json.loads(demo.stdout)["samples"][0]["url"]
+    report: dict[str, Any] = json.loads(demo.stdout)
+    return report
+
+
+def test_a_report_photo_folder_made_by_a_worker_is_the_owners_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code = demo_at(home)["samples"][0]["url"]
     with serving(home) as (port, _stop):
         body, boundary = multipart({"code": code, "text": "label looks odd"}, jpeg())
         content_type = f"multipart/form-data; boundary={boundary}"

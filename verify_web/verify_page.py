@@ -31,7 +31,7 @@ from gimark.verify_web.accounts.auth import protect_forms
 from gimark.verify_web.i18n import error_message
 from gimark.verify_web.reports.errors import ReportError
 from gimark.verify_web.reports.views import read_report, receive
-from gimark.verify_web.scan import scan_answered, scan_request
+from gimark.verify_web.scan import is_scan, scan_answered, scan_request
 from gimark.verify_web.throttle import limit_typed_lookup
 from gimark.verify_web.verdict_json import outcome_json
 
@@ -77,6 +77,7 @@ def _answer(text: str, scanned: bool) -> Response:
         code=text,
         locate=locate,
         report_open=outcome.verdict in _REPORT_OPEN,
+        reportable=is_scan(request),
     )
     return scan_answered(make_response(page, 200), scanner, new)
 

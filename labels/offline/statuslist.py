@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
-import hashlib
 import json
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -62,7 +60,6 @@ __all__ = [
     "EnterpriseInfo",
     "ListSigner",
     "ProductInfo",
-    "PublishedList",
     "StatusList",
     "build_status_list",
     "canonical_json",
@@ -79,7 +76,6 @@ JWS_TYPE: Final = "gimark-status-list+json"  # the JWS "typ": a key's other JWSs
 _MAX_HEADER: Final = 1000  # characters; ours is about 150
 DEFAULT_MAX_AGE: Final = dt.timedelta(days=7)
 CLOCK_SKEW: Final = dt.timedelta(minutes=5)  # an inspector's laptop clock may run a little fast
-_EPOCH: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 class ListSigner(Protocol):
@@ -384,49 +380,3 @@ def _require_trusted(key: PublicKeyInfo, status: StatusList) -> None:
         raise StatusListKeyNotTrustedError(
             kid=key.kid, why="the list itself marks it compromised", why_zh="清单自身将其标记为泄露"
         )
-
-
-# --- publishing ------------------------------------------------------------------------------
-
-
-class PublishedList:
-    """The list a service publishes: re-signed only when the state changed or it got old.
-
-    An unchanged state keeps the same document (and so the same ETag) between requests, and
-    the private key is decrypted only when a new list must be signed. ``refresh`` bounds the
-    age of what is served, far inside the verifiers' maximum age.
-    """
-
-    def __init__(self, refresh: dt.timedelta = dt.timedelta(hours=1)) -> None:
-        self.refresh = refresh
-        self._lock = threading.Lock()
-        self._digest = b""
-        self._document: dict[str, Any] | None = None
-        self._generated_at = _EPOCH
-
-    def current(
-        self,
-        session: Session,
-        now: dt.datetime,
-        signer: Callable[[], ListSigner],
-        *,
-        bases: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        """The signed list at ``now``; ``signer`` is called only when a new one is signed.
-
-        Raises:
-            whatever ``signer`` raises (no key, no passphrase).
-        """
-        payload = build_status_list(session, now, bases=bases)
-        digest = hashlib.sha256(canonical_json({**payload, "generated_at": None})).digest()
-        with self._lock:
-            if (
-                self._document is not None
-                and digest == self._digest
-                and now - self._generated_at < self.refresh
-            ):
-                return self._document
-        document = sign_status_list(payload, signer())
-        with self._lock:
-            self._digest, self._document, self._generated_at = digest, document, now
-        return document

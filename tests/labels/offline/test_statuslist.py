@@ -32,7 +32,6 @@ from gimark.labels.offline.errors import (
 from gimark.labels.offline.statuslist import (
     DEFAULT_MAX_AGE,
     BatchState,
-    PublishedList,
     build_status_list,
     canonical_json,
     read_status_list,
@@ -309,34 +308,6 @@ def test_canonical_json_sorts_keys_and_keeps_chinese_as_utf8() -> None:
     assert canonical_json({"b": 1, "a": ["沅江", None, True]}) == (
         '{"a":["沅江",null,true],"b":1}'.encode()
     )
-
-
-def test_a_published_list_is_signed_again_only_when_the_state_changes(
-    db: Database, settings: Settings, make_batch: MakeBatch
-) -> None:
-    batch_id = make_batch(status=BatchStatus.DELIVERED)
-    published, signings = PublishedList(refresh=dt.timedelta(hours=1)), []
-
-    def current(at: dt.datetime) -> Any:
-        assert settings.key_passphrase is not None
-        passphrase = settings.key_passphrase
-        with db.session() as s:
-
-            def signer() -> Signer:
-                signings.append(at)
-                return keys.load_signer(s, settings, passphrase)
-
-            return published.current(s, at, signer)
-
-    now = utcnow()
-    first = current(now)
-    assert current(now + dt.timedelta(minutes=5)) is first and len(signings) == 1
-    with db.session() as s:
-        batches.revoke_batch(s, batch_id, reason="假冒投诉核实", actor="admin")
-    changed = current(now + dt.timedelta(minutes=6))
-    assert changed["payload"]["batches"][0]["state"] == "revoked" and len(signings) == 2
-    refreshed = current(now + dt.timedelta(hours=2))
-    assert refreshed["payload"]["generated_at"] != changed["payload"]["generated_at"]
 
 
 def test_the_example_in_the_docs_verifies() -> None:

@@ -25,6 +25,9 @@ from gimark.verify_web.throttle import limit_scans
 __all__ = ["is_scan", "scan_answered", "scan_request", "scan_service"]
 
 SCANS_EXTENSION: Final = "gimark_scans"
+# app.config key: a function giving "now" for scans (default: the wall clock). A replay of a
+# market that spans months sets its own; nothing else should.
+CLOCK_CONFIG: Final = "GIMARK_CLOCK"
 
 
 def scan_service() -> ScanService:
@@ -45,7 +48,7 @@ def scan_request(text: str) -> tuple[Outcome, str, bool]:
         RateLimitedError: too many scans from this address (429, Retry-After).
     """
     scanner, new = scanner_id(request)
-    service, now = scan_service(), utcnow()
+    service, now = scan_service(), current_app.config.get(CLOCK_CONFIG, utcnow)()
     if not is_scan(request):
         return service.look(text, now), scanner, False
     limit_scans()

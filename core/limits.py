@@ -88,6 +88,7 @@ def hit(
     *,
     backoff: Backoff | None = None,
     now: dt.datetime | None = None,
+    weight: int = 1,
 ) -> Decision:
     """Count one attempt on ``key``: allowed while at most ``limit`` fall in the window of
     ``window`` seconds that began with the key's first attempt.
@@ -101,19 +102,24 @@ def hit(
     (and each later lockout, after a new run of ``limit`` attempts, twice the previous, up
     to ``backoff.most``); attempts during a lockout are refused without extending it.
 
+    ``weight`` counts the attempt as that many: a caller that counts one attempt in N (to
+    spare the database a write on most of them) counts each with weight N.
+
     Raises:
         ValueError: ``limit`` or ``window`` is under 1, or ``key`` is too long.
         DatabaseUnavailableError: the database is away.
     """
-    if limit < 1 or window < 1:
-        raise ValueError("a rate limit needs limit >= 1 and window >= 1 second")
+    if limit < 1 or window < 1 or weight < 1:
+        raise ValueError("a rate limit needs limit, weight >= 1 and window >= 1 second")
+    if backoff is not None and weight != 1:
+        raise ValueError("lockouts count every attempt: no weight with a backoff")
     if len(key) > MAX_KEY_CHARS:
         raise ValueError(f"rate-limit keys are at most {MAX_KEY_CHARS} characters")
     at = int((now or utcnow()).timestamp())
 
     def count(conn: Connection) -> tuple[int, int]:
         counted, window_end = conn.execute(
-            _upsert(conn.dialect.name, key, limit, window, backoff, at)
+            _upsert(conn.dialect.name, key, limit, window, backoff, at, weight)
         ).one()
         return int(counted), int(window_end)
 
@@ -148,13 +154,19 @@ def reset(db: Database, key: str) -> None:
 
 
 def _upsert(
-    dialect: str, key: str, limit: int, window: int, backoff: Backoff | None, at: int
+    dialect: str,
+    key: str,
+    limit: int,
+    window: int,
+    backoff: Backoff | None,
+    at: int,
+    weight: int,
 ) -> Any:
     table = _TABLE
     make = pg_insert if dialect == "postgresql" else sqlite_insert
     # Every SET expression reads the row as it was before this statement, on both databases.
     expired = table.c.window_end <= at
-    counted = case((expired, 1), else_=table.c.count + 1)
+    counted = case((expired, weight), else_=table.c.count + weight)
     window_end: Any = case((expired, at + window), else_=table.c.window_end)
     penalty: Any = table.c.penalty
     if backoff is not None:
@@ -167,7 +179,9 @@ def _upsert(
         )
         penalty = case((goes_over, doubled), else_=table.c.penalty)
         window_end = case((goes_over, at + doubled), else_=window_end)
-    statement = make(table).values(key=key, count=1, window_end=at + window, penalty=literal(0))
+    statement = make(table).values(
+        key=key, count=weight, window_end=at + window, penalty=literal(0)
+    )
     return statement.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={"count": counted, "window_end": window_end, "penalty": penalty},

@@ -62,6 +62,9 @@ class Settings:
     # a shop's clerks scanning a shelf or a carrier's shared address at a busy hour.
     limit_scans_per_address: int = 3000  # scans per address per scan window
     limit_scan_window: int = 600  # seconds
+    # One scan in this many is counted, with this weight: the count is a write, and on every
+    # scan it cost 40 % of verification throughput (bench/verify.py). 1: count every scan.
+    limit_scan_sample: int = 16
     limit_upload_bytes: int = 20_000_000_000  # bytes of reporters' photos kept in all; 0: no cap
 
     @property
@@ -188,6 +191,7 @@ _LIMITS = (
     "typed_lookup_window",
     "scans_per_address",
     "scan_window",
+    "scan_sample",
     "upload_bytes",
 )
 

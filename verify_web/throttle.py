@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+import time
+from typing import Final
 
 from flask import current_app, request
 
@@ -20,6 +23,9 @@ from gimark.labels.issuing.serials import looks_like_serial
 from gimark.trace.places import client_ip, ip_hash
 from gimark.verify_web.extensions import database
 from gimark.verify_web.scanners import IP_KEY_EXTENSION
+
+REFUSED_EXTENSION: Final = "gimark_refused_scans"  # app.extensions: address key -> until
+MAX_REFUSED: Final = 10_000  # addresses remembered as over the scan limit, per process
 
 __all__ = ["address_key", "check", "limit_scans", "limit_typed_lookup", "value_key"]
 
@@ -83,6 +89,12 @@ def limit_typed_lookup(text: str) -> None:
 def limit_scans() -> None:
     """Count a scan against its address.
 
+    Sampled: one scan in ``limit_scan_sample`` is counted, with that weight, so most scans
+    cost no write; the count stays the database's, shared by every worker and server. A
+    sampled count that goes over the limit is remembered by this process until the window
+    ends (a decision, not a count), so every later scan from the address is refused here at
+    once, and another process learns it from its own next sampled scan of that address.
+
     With the database away the scan is let through: it is answered from what can be said
     without the database and records nothing, so there is nothing for a flood to fill.
 
@@ -91,7 +103,32 @@ def limit_scans() -> None:
     """
     settings: Settings = current_app.config["GIMARK_SETTINGS"]
     limit, window = settings.limit_scans_per_address, settings.limit_scan_window
+    if limit <= 0 or window <= 0:
+        return
+    key, now = address_key("scan"), int(time.time())
+    refused: dict[str, int] = current_app.extensions.setdefault(REFUSED_EXTENSION, {})
+    until = refused.get(key)
+    if until is not None:
+        if until > now:
+            raise RateLimitedError(retry_after=until - now)
+        refused.pop(key, None)  # pop, not del: another thread may have done it
+    sample = max(settings.limit_scan_sample, 1)
+    if sample > 1 and secrets.randbelow(sample):
+        return
     try:
-        check(address_key("scan"), limit, window)
+        decision = hit(database(current_app), key, limit, window, weight=sample)
     except DatabaseUnavailableError:
         return
+    if not decision.allowed:
+        _remember(refused, key, now + decision.retry_after_seconds, now)
+        raise RateLimitedError(retry_after=decision.retry_after_seconds)
+
+
+def _remember(refused: dict[str, int], key: str, until: int, now: int) -> None:
+    # Bounded: a flood from many addresses must not grow a worker without end.
+    if len(refused) >= MAX_REFUSED:
+        for stale in [k for k, end in list(refused.items()) if end <= now]:
+            refused.pop(stale, None)
+        if len(refused) >= MAX_REFUSED:
+            refused.clear()  # they are counted again, one sampled scan each
+    refused[key] = until

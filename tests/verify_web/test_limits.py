@@ -230,12 +230,28 @@ def test_scans_from_one_address_are_limited_on_every_instance(
 ) -> None:
     scanned = SCANNED.split("/", 3)[3]
     code = SCANNED if url.startswith("/api") else scanned
-    clients = [make_client(HOME, limit_scans_per_address=3) for _ in range(2)]
+    clients = [make_client(HOME, limit_scans_per_address=3, limit_scan_sample=1) for _ in range(2)]
     statuses = [clients[i % 2].get(url.format(code)).status_code for i in range(3)]
     assert statuses == [200] * 3
     assert clients[0].head(url.format(code)).status_code == 200  # a HEAD is no scan
     refused = clients[1].get(url.format(code))
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert "秒后再试" in refused.get_data(as_text=True)
-    other = make_client(ELSEWHERE, limit_scans_per_address=3)
+    other = make_client(ELSEWHERE, limit_scans_per_address=3, limit_scan_sample=1)
     assert other.get(url.format(code)).status_code == 200
+
+
+def test_sampled_scans_are_refused_once_over_and_every_instance_learns_it(
+    make_client: Client,
+) -> None:
+    # One scan in 4 counts 4: over a limit of 8 after 3 counted scans (12 scans on average).
+    # The chance that 200 scans count fewer than 3 is under 1e-20, so this does not flake.
+    limits = {"limit_scans_per_address": 8, "limit_scan_sample": 4}
+    first, second = make_client(HOME, **limits), make_client(HOME, **limits)
+    statuses = [first.get(f"/api/v1/verify?code={SCANNED}").status_code for _ in range(200)]
+    refused_from = statuses.index(429)
+    assert set(statuses[:refused_from]) == {200} and set(statuses[refused_from:]) == {429}
+    # The other instance counts its own sampled scans, and its first one finds the count over.
+    later = [second.get(f"/api/v1/verify?code={SCANNED}").status_code for _ in range(200)]
+    assert 429 in later and set(later[later.index(429) :]) == {429}
+    assert make_client(ELSEWHERE, **limits).get(f"/api/v1/verify?code={SCANNED}").status_code == 200

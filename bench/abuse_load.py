@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
+from verify import proc_children
 
 MB = 1024 * 1024
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -187,16 +188,7 @@ class LoginGuesser(threading.Thread):
 
 def worker_pids(master: int) -> list[int]:
     """The child processes of ``master`` (gunicorn's workers)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                pids.append(int(entry.name))
-    return pids
+    return proc_children().get(master, [])
 
 
 def status_mb(pid: int, name: str) -> float:

@@ -274,7 +274,8 @@ def count_scans(url: str) -> int:
 # --- CPU accounting (the machine may be shared: say how much of it we had) ------------------
 
 
-def _proc_children() -> dict[int, list[int]]:
+def proc_children() -> dict[int, list[int]]:
+    """Every process's children, from /proc: pid -> child pids."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -311,7 +312,7 @@ class CpuMeter:
 
     def ours(self) -> list[float]:
         """CPU seconds of each root's process tree."""
-        children = _proc_children()
+        children = proc_children()
         totals = []
         for root in self.roots:
             total, stack = 0.0, [root]

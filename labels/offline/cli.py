@@ -240,13 +240,7 @@ def export_command(gm: Context, out: Path | None, as_json: bool) -> None:
         click.echo(to_json(document))
         return
     out.write_text(to_json(document) + "\n", encoding="utf-8")
-    summary = {
-        "file": str(out),
-        "generated_at": payload["generated_at"],
-        "batches": len(payload["batches"]),
-        "kid": signer.kid,
-    }
-    emit(as_json, summary)
+    emit(as_json, _written(out, payload, signer.kid))
 
 
 @status_group.command("publish")
@@ -274,14 +268,17 @@ def publish_command(gm: Context, as_json: bool) -> None:
             raise ConfigurationError(
                 detail=f"cannot write {path}: {detail}", detail_zh=f"无法写入 {path}：{detail}"
             ) from None
-    payload = document["payload"]
-    summary = {
+    emit(as_json, _written(path, document["payload"], signer.kid))
+
+
+def _written(path: Path, payload: dict[str, Any], kid: str) -> dict[str, Any]:
+    """What ``status sign --out`` and ``status publish`` say about the list they wrote."""
+    return {
         "file": str(path),
         "generated_at": payload["generated_at"],
         "batches": len(payload["batches"]),
-        "kid": signer.kid,
+        "kid": kid,
     }
-    emit(as_json, summary)
 
 
 def register(root: click.Group) -> None:

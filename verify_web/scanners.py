@@ -22,13 +22,19 @@ import secrets
 from dataclasses import replace
 from typing import Final
 
-from flask import Flask, Request, current_app
+from flask import Flask, Request, current_app, g
 from werkzeug.wrappers import Response
 
 from gimark.core.settings import Settings
 from gimark.labels.scanning.service import Scanning
 from gimark.trace.ip_regions import load_resolver
-from gimark.trace.places import RegionResolver, client_ip, ip_hash, place_from_request
+from gimark.trace.places import (
+    IPAddress,
+    RegionResolver,
+    client_ip,
+    ip_hash,
+    place_from_request,
+)
 from gimark.trace.regions import distance_km, lookup, province_of
 from gimark.trace.regions_data import PROVINCES
 from gimark.verify_web.headers import served_over_https
@@ -58,6 +64,7 @@ _FAMILIES: Final = (
 )
 RESOLVER_EXTENSION: Final = "gimark_resolver"
 IP_KEY_EXTENSION: Final = "gimark_ip_key"
+_ADDRESS: Final = "gimark_client_address"  # flask.g: this request's (address, keyed hash)
 COOKIE_KEY_EXTENSION: Final = "gimark_cookie_key"
 
 
@@ -97,13 +104,26 @@ def remember_scanner(response: Response, scanner: str, settings: Settings) -> No
     response.headers.add("Set-Cookie", f"{SCANNER_COOKIE}={value}{_ATTRIBUTES}{secure}")
 
 
+def client_address(request: Request) -> tuple[IPAddress | None, str | None]:
+    """The request's client address (as the trusted proxies pass it on) and its keyed hash;
+    (None, None) without one. Worked out once per request: a scan needs it for the scan
+    limit's key and again for the scan's record."""
+    found: tuple[IPAddress | None, str | None] | None = g.get(_ADDRESS)
+    if found is None:
+        settings: Settings = current_app.config["GIMARK_SETTINGS"]
+        ip = client_ip(
+            request.remote_addr, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+        )
+        key: bytes = current_app.extensions[IP_KEY_EXTENSION]
+        found = (ip, ip_hash(ip, key) if ip is not None else None)
+        setattr(g, _ADDRESS, found)
+    return found
+
+
 def scanning_of(request: Request, scanner: str) -> Scanning:
     """The scan's who and where, from the request."""
-    settings: Settings = current_app.config["GIMARK_SETTINGS"]
     resolver: RegionResolver = current_app.extensions[RESOLVER_EXTENSION]
-    ip = client_ip(
-        request.remote_addr, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
-    )
+    ip, hashed = client_address(request)
     place = place_from_request(request.args.get("lat"), request.args.get("lon"), ip, resolver)
     # The IP's region is kept beside a measured point: it tells the point's province cheaply.
     region = place.region or (resolver.region_for(ip) if ip is not None else None)
@@ -117,7 +137,7 @@ def scanning_of(request: Request, scanner: str) -> Scanning:
         # A claim set aside leaves the address's region as the place, as if none was sent.
         place_source=place.source if point is not None or claimed is None else _source(region),
         ua_family=ua_family(request.headers.get("User-Agent")),
-        ip_hash=ip_hash(ip, current_app.extensions[IP_KEY_EXTENSION]) if ip is not None else None,
+        ip_hash=hashed,
     )
 
 

@@ -20,9 +20,8 @@ from gimark.core.errors import DatabaseUnavailableError, GimarkError
 from gimark.core.limits import Backoff, RateLimitedError, hit
 from gimark.core.settings import Settings
 from gimark.labels.issuing.serials import looks_like_serial
-from gimark.trace.places import client_ip, ip_hash
 from gimark.verify_web.extensions import database
-from gimark.verify_web.scanners import IP_KEY_EXTENSION
+from gimark.verify_web.scanners import IP_KEY_EXTENSION, client_address
 
 REFUSED_EXTENSION: Final = "gimark_refused_scans"  # app.extensions: address key -> until
 MAX_REFUSED: Final = 10_000  # addresses remembered as over the scan limit, per process
@@ -32,13 +31,9 @@ __all__ = ["address_key", "check", "limit_scans", "limit_typed_lookup", "value_k
 
 def address_key(kind: str) -> str:
     """The key of the request's client address for the limit ``kind``."""
-    settings: Settings = current_app.config["GIMARK_SETTINGS"]
-    ip = client_ip(
-        request.remote_addr, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
-    )
+    _ip, digest = client_address(request)
     # No address at all (a unix socket with no proxy header): those requests share one key.
-    digest = ip_hash(ip, current_app.extensions[IP_KEY_EXTENSION]) if ip is not None else "none"
-    return f"{kind}:ip:{digest}"
+    return f"{kind}:ip:{digest or 'none'}"
 
 
 def value_key(kind: str, value: str) -> str:
